@@ -52,7 +52,9 @@ def check_graph_against_target(target: Target, graph: Graph) -> list[Violation]:
             if worst > target.max_delay:
                 where = np.unravel_index(int(np.argmax(node.delay)), node.delay.shape)
                 found.append(
-                    Violation("max_delay", f"node {name!r}, synapse {tuple(int(i) for i in where)}", target.max_delay, worst)
+                    Violation(
+                        "max_delay", f"node {name!r}, synapse {tuple(int(i) for i in where)}", target.max_delay, worst
+                    )
                 )
     if target.max_fan_in is not None:
         for dst, counts in fan_in.items():

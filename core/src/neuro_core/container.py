@@ -103,9 +103,7 @@ def read_container(
                 if entry.startswith("arrays/") and entry.endswith(".npy"):
                     with archive.open(entry) as handle:
                         data = io.BytesIO(handle.read())
-                    arrays[entry[len("arrays/") : -len(".npy")]] = np.lib.format.read_array(
-                        data, allow_pickle=False
-                    )
+                    arrays[entry[len("arrays/") : -len(".npy")]] = np.lib.format.read_array(data, allow_pickle=False)
     except FileFormatError:
         raise
     except (zipfile.BadZipFile, json.JSONDecodeError, ValueError, OSError, EOFError, KeyError) as exc:

@@ -70,7 +70,4 @@ class MappingError(NeuroError):
         self.device = device
         self.violations = list(violations)
         lines = "\n".join(f"  - {v}" for v in self.violations)
-        super().__init__(
-            f"the network does not fit device {device!r}: "
-            f"{len(self.violations)} violation(s)\n{lines}"
-        )
+        super().__init__(f"the network does not fit device {device!r}: {len(self.violations)} violation(s)\n{lines}")

@@ -351,9 +351,7 @@ class Graph:
             if not name or "/" in name:
                 raise GraphError(f"node name {name!r} must be non-empty and contain no '/'")
             if not isinstance(node, Node) or NODE_TYPES.get(node.kind) is not type(node):
-                raise GraphError(
-                    f"node {name!r} has unknown type {type(node).__name__}; known: {sorted(NODE_TYPES)}"
-                )
+                raise GraphError(f"node {name!r} has unknown type {type(node).__name__}; known: {sorted(NODE_TYPES)}")
             _validate_node(name, node)
         for a, b in self.edges:
             for end in (a, b):
@@ -366,8 +364,7 @@ class Graph:
             out_size, in_size = self.nodes[a].out_size, self.nodes[b].in_size
             if out_size != in_size:
                 raise GraphError(
-                    f"shape mismatch on edge ({a!r} -> {b!r}): {a!r} gives {out_size} channels, "
-                    f"{b!r} takes {in_size}"
+                    f"shape mismatch on edge ({a!r} -> {b!r}): {a!r} gives {out_size} channels, {b!r} takes {in_size}"
                 )
 
     # -- persistence ---------------------------------------------------------------------------
@@ -388,8 +385,12 @@ class Graph:
                 arrays[f"{name}/{key}"] = value
             for key, value in node.int_params.items():
                 arrays[f"{name}/int:{key}"] = value
-        meta = {"dt": self.dt, "edges": [list(e) for e in self.edges], "nodes": nodes_meta,
-                "metadata": dict(self.metadata)}
+        meta = {
+            "dt": self.dt,
+            "edges": [list(e) for e in self.edges],
+            "nodes": nodes_meta,
+            "metadata": dict(self.metadata),
+        }
         return meta, arrays
 
     @classmethod
@@ -433,8 +434,7 @@ class Graph:
         if meta_a != meta_b or arr_a.keys() != arr_b.keys():
             return False
         return all(
-            arr_a[k].shape == arr_b[k].shape and np.allclose(arr_a[k], arr_b[k], rtol=rtol, atol=atol)
-            for k in arr_a
+            arr_a[k].shape == arr_b[k].shape and np.allclose(arr_a[k], arr_b[k], rtol=rtol, atol=atol) for k in arr_a
         )
 
 

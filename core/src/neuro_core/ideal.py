@@ -99,7 +99,11 @@ def neuro_simulate(
 @hookimpl
 def neuro_measure_power(device: str, target: Target, program: Program, result: SimResult) -> PowerReport:
     return PowerReport(
-        device, 0.0, 0.0, 0.0, 0.0,
+        device,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
         {"synaptic_events": 0.0, "spikes": 0.0},
         source="the ideal device is not physical: it consumes no energy by definition",
         measured=False,

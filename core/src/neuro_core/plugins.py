@@ -105,7 +105,9 @@ class Registry:
                         f"plugin {entry_point.name!r} from {dist_name} {version} failed to load: {exc}"
                     ) from exc
                 self.plugins[entry_point.name] = PluginInfo(
-                    entry_point.name, dist_name, version,
+                    entry_point.name,
+                    dist_name,
+                    version,
                     error="".join(traceback.format_exception_only(type(exc), exc)).strip(),
                     hint=_fix_hint(exc, dist_name),
                 )
@@ -130,8 +132,10 @@ class Registry:
 
             def register_device(device: str, target: Target, summary: str = "") -> None:
                 if not isinstance(target, Target) or target.name != device:
-                    raise PluginError(f"plugin {name!r} registered device {device!r} with a Target named "
-                                      f"{getattr(target, 'name', target)!r}")
+                    raise PluginError(
+                        f"plugin {name!r} registered device {device!r} with a Target named "
+                        f"{getattr(target, 'name', target)!r}"
+                    )
                 declared.append((device, target, summary))
 
             others = [p for p in self.pm.get_plugins() if p is not plugin]
@@ -182,8 +186,10 @@ class Registry:
         owner = self._owner[device]
         caller = getattr(self.pm.hook, hook)
         others = [
-            p for p in self.pm.get_plugins()
-            if p is not owner and any(i.plugin is p and not i.wrapper and not i.hookwrapper for i in caller.get_hookimpls())
+            p
+            for p in self.pm.get_plugins()
+            if p is not owner
+            and any(i.plugin is p and not i.wrapper and not i.hookwrapper for i in caller.get_hookimpls())
         ]
         result = self.pm.subset_hook_caller(hook, others)(device=device, target=info.target, **kwargs)
         if result is None:

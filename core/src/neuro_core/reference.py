@@ -52,9 +52,7 @@ def _as_btc(inputs: np.ndarray) -> np.ndarray:
     return x
 
 
-def simulate(
-    graph: Graph, inputs: np.ndarray | dict[str, np.ndarray], record: bool = False
-) -> ReferenceResult:
+def simulate(graph: Graph, inputs: np.ndarray | dict[str, np.ndarray], record: bool = False) -> ReferenceResult:
     """Run ``graph`` on ``inputs`` (batch, time, channels) with the reference semantics.
 
     ``inputs`` is one array for a graph with one Input node, or a dict by Input name.

@@ -176,8 +176,7 @@ class Target:
         """Rebuild a Target from :meth:`to_dict` output."""
         data = dict(data)
         data["formats"] = {
-            k: NumberFormat(**{**v, "shift_range": tuple(v["shift_range"])})
-            for k, v in data.get("formats", {}).items()
+            k: NumberFormat(**{**v, "shift_range": tuple(v["shift_range"])}) for k, v in data.get("formats", {}).items()
         }
         data["energy"] = {k: EnergyConstant(**v) for k, v in data.get("energy", {}).items()}
         data["time"] = TimeModel(**data.get("time", {}))
