@@ -9,7 +9,8 @@ Hardware-aware training reads only this interface, so it works for any chip:
 - ``quantization_aware``: when True, forward passes weights and neuron parameters through the
   chip's quantizer with straight-through gradients (quantization-aware training).
 - ``mismatch_sigma()``: relative standard deviation of device mismatch per parameter name
-  (``named_parameters`` names); mismatch injection multiplies each by ``1 + sigma * N(0, 1)``.
+  (``named_parameters`` names, or names of floating-point buffers such as neuron time constants);
+  mismatch injection multiplies each by ``1 + sigma * N(0, 1)``.
 """
 
 from __future__ import annotations

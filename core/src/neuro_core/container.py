@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ def write_container(
     version: int,
     meta: Mapping[str, Any],
     arrays: Mapping[str, np.ndarray],
+    compress: bool = False,
 ) -> str:
     """Write a container atomically; return its checksum.
 
@@ -53,6 +55,8 @@ def write_container(
         version: the format version of that kind.
         meta: JSON-serialisable metadata.
         arrays: named numpy arrays (object arrays are refused).
+        compress: deflate the arrays (smaller files, slower writes; shipped datasets use it). Reading
+            needs no flag: the zip records each entry's compression.
     """
     for name, array in arrays.items():
         if np.asarray(array).dtype == object:
@@ -64,7 +68,9 @@ def write_container(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
+            with zipfile.ZipFile(
+                raw, "w", compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            ) as archive:
                 archive.writestr(_HEADER, json.dumps(header, sort_keys=True, indent=1))
                 for name, array in arrays.items():
                     buffer = io.BytesIO()
@@ -106,7 +112,17 @@ def read_container(
                     arrays[entry[len("arrays/") : -len(".npy")]] = np.lib.format.read_array(data, allow_pickle=False)
     except FileFormatError:
         raise
-    except (zipfile.BadZipFile, json.JSONDecodeError, ValueError, OSError, EOFError, KeyError) as exc:
+    except (
+        zipfile.BadZipFile,
+        json.JSONDecodeError,
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        NotImplementedError,  # a damaged header claims an unknown zip version or compression
+        RuntimeError,  # a damaged flag claims the member is encrypted
+        zlib.error,  # a damaged compression type makes zipfile inflate stored bytes
+    ) as exc:
         raise FileFormatError(f"{path}: corrupt or truncated neuro {kind} file ({exc})") from exc
     if not isinstance(header, dict) or header.get("magic") != MAGIC:
         raise FileFormatError(f"{path}: not a neuro {kind} file (bad magic)")

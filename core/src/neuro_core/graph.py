@@ -16,6 +16,7 @@ Shapes: weights are ``(out, in)``; neuron parameters are ``(n,)``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -270,7 +271,7 @@ class Graph:
     def chain(cls, dt: float, layers: Iterable[tuple[str, Node]], **metadata: Any) -> Graph:
         """A feed-forward graph that connects ``layers`` in order."""
         layers = list(layers)
-        edges = tuple((a, b) for (a, _), (b, _) in zip(layers, layers[1:], strict=False))
+        edges = tuple((a, b) for (a, _), (b, _) in itertools.pairwise(layers))
         return cls(dict(layers), edges, dt, metadata)
 
     def replace_nodes(self, **nodes: Node) -> Graph:
@@ -462,9 +463,9 @@ def _validate_node(name: str, node: Node) -> None:
     if isinstance(node, Delay):
         _check_delay(name, node.delay, (n,))
     for key in ("tau", "tau_syn"):
-        value = getattr(node, key, None)
-        if value is not None and np.any(value <= 0):
-            raise GraphError(f"node {name!r} parameter {key!r} must be > 0 seconds, got min {value.min()}")
+        tau = getattr(node, key, None)
+        if tau is not None and np.any(tau <= 0):
+            raise GraphError(f"node {name!r} parameter {key!r} must be > 0 seconds, got min {tau.min()}")
 
 
 def _check_delay(name: str, delay: np.ndarray, shape: tuple[int, ...]) -> None:

@@ -186,6 +186,10 @@ def neuro_chip_model(device: str, target: Target, graph: Graph, options: Mapping
         options: model options (e.g. ``surrogate``, ``device`` for the torch device); unknown
             options are an error.
 
+    Returns:
+        A :class:`~neuro_core.chipmodel.ChipModel` (a ``torch.nn.Module``) with ``quantization_aware``
+        off, whose parameters start from ``graph``'s.
+
     Raises:
         GraphError: the architecture cannot be expressed on this chip.
     """

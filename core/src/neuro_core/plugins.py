@@ -119,7 +119,10 @@ class Registry:
             PluginError: a misspelt hook (no such spec), or ``plugin`` raised while declaring devices.
                 The plugin is unregistered again, so nothing of it stays half-loaded.
         """
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:  # a hook whose arguments do not match its spec
+            raise PluginError(f"plugin {name!r} ({distribution} {version}) has an invalid hook: {exc}") from exc
         try:
             try:
                 self.pm.check_pending()
@@ -236,7 +239,7 @@ def get_registry() -> Registry:
 
 def register_plugin(plugin: object, name: str | None = None, distribution: str = "<local>", version: str = "0") -> None:
     """Register a plugin object by hand (tests, notebooks, plugins not installed as packages)."""
-    name = name or getattr(plugin, "__name__", type(plugin).__name__)
+    name = name or str(getattr(plugin, "__name__", type(plugin).__name__))
     if _registry is not None:
         _registry.register(plugin, name, distribution, version)
     _manual.append((plugin, name, distribution, version))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -158,7 +158,9 @@ class Target:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary of every field."""
-        data = asdict(self)  # asdict does not recurse into mappingproxy: convert by hand
+        # asdict() would deep-copy the mappingproxy fields, which cannot be copied: convert by hand
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["time"] = asdict(self.time)
         data["formats"] = {k: asdict(v) for k, v in self.formats.items()}
         data["energy"] = {k: asdict(v) for k, v in self.energy.items()}
         data["mismatch"] = dict(self.mismatch)

@@ -1,0 +1,102 @@
+"""The benchmark convention: every ``benchmarks/<name>.py`` is one section of BENCHMARKS.md.
+
+A benchmark module defines ``run(quick: bool = False) -> Section`` and ends with
+``if __name__ == "__main__": main(run)``. Running it alone prints its section and stores it in
+``benchmarks/results/<name>.json``; ``python benchmarks/run.py`` runs every module and rewrites
+BENCHMARKS.md from those results, with the machine and versions. ``quick`` shrinks the work to
+seconds so tests and reviewers can check the script runs; quick figures are never published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Section:
+    """One section of BENCHMARKS.md.
+
+    Attributes:
+        name: module name (file stem), used as the results file name.
+        title: the heading.
+        command: the exact command that reproduces it, from the repository root.
+        rows: the table, one dict per row (same keys in every row, in column order).
+        notes: sentences under the table: what was measured, what is modelled, caveats.
+        quick: whether it ran with ``quick=True`` (then it is not published).
+    """
+
+    name: str
+    title: str
+    command: str
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    quick: bool = False
+    seconds: float = 0.0
+    when: str = ""
+
+    def markdown(self) -> str:
+        """The section as Markdown: heading, command, table, notes."""
+        lines = [f"## {self.title}", "", f"Command: `{self.command}`", ""]
+        if self.rows:
+            keys = list(self.rows[0])
+            lines.append("| " + " | ".join(keys) + " |")
+            lines.append("|" + "---|" * len(keys))
+            for row in self.rows:
+                lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
+        lines.append("")
+        lines += [f"- {note}" for note in self.notes]
+        lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{' (QUICK: not a published figure)' if self.quick else ''}.")
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def machine() -> dict[str, Any]:
+    """The machine and library versions, for the head of BENCHMARKS.md."""
+    info: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    for module in ("numpy", "torch", "numba", "neuro_core"):
+        try:
+            info[module] = __import__(module).__version__
+        except Exception:  # noqa: BLE001 - a missing optional module is simply not listed
+            pass
+    return info
+
+
+def main(run: Callable[..., Section]) -> None:
+    """Command-line entry of one benchmark module: ``--quick`` for a smoke run."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check the script runs (not published)")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    section = run(quick=args.quick)
+    section.seconds = time.perf_counter() - start
+    section.quick = args.quick
+    section.when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{section.name}.json").write_text(json.dumps(asdict(section), indent=1, default=str))
+    print(section.markdown())
+
+
+def load_sections() -> list[Section]:
+    """Every stored result, in file-name order."""
+    return [Section(**json.loads(p.read_text())) for p in sorted(RESULTS.glob("*.json"))]

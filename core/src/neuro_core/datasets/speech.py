@@ -1,0 +1,480 @@
+"""Spoken-word spike sets: synthetic spoken digits, a keyword-spotting set, and FSDD real speech.
+
+Synthetic speech comes from espeak-ng run as a separate process (see :mod:`.tts`), varied by voice
+(accent x voice variant), speaking rate, pitch, onset jitter and additive noise, then goes through
+the cochlear front end (:mod:`.cochlea`). A small pre-generated release ships inside the package
+(``datasets/data/``), so the loaders work with no TTS installed; ``core/tools/make_spoken_digits.py``
+regenerates it.
+
+Train/test splits are by voice: a *voice* is an (accent, variant) pair, and the test voices use
+variants that never occur in training, so test voices are unseen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileFormatError, NeuroError
+from .cochlea import CochleaConfig, audio_to_spikes
+from .spikedata import SpikeData
+from .tts import ENGLISH_ACCENTS, synthesize
+
+__all__ = [
+    "DIGITS",
+    "KEYWORD",
+    "KWS_CONFUSERS",
+    "SHIPPED",
+    "SpeechVariation",
+    "default_data_root",
+    "front_end",
+    "fsdd_spikes",
+    "generate_keyword_spotting",
+    "generate_spoken_digits",
+    "kws_metrics",
+    "load_fsdd",
+    "load_keyword_spotting",
+    "load_spoken_digits",
+    "spoken_word_set",
+    "voices",
+]
+
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+KEYWORD = "aloha"
+#: Words that sound like the wake word: the hard negatives of the keyword-spotting set.
+KWS_CONFUSERS = (
+    "hello",
+    "allow",
+    "aloe",
+    "halo",
+    "hola",
+    "alpha",
+    "aha",
+    "hollow",
+    "yellow",
+    "below",
+    "a lot",
+    "lower",
+)
+NOISE_WORD = "<noise>"
+
+#: Human-sounding espeak-ng voice variants (robotic, whispered and joke variants left out).
+VARIANTS = (
+    "Alex", "Alicia", "Andrea", "Andy", "Annie", "Denis", "Diogo", "Gene", "Gene2", "Henrique", "Hugo",
+    "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Nguyen", "Storm", "Tweaky", "adam", "anika",
+    "announcer", "antonio", "aunty", "belinda", "benjamin", "boris", "caleb", "david", "ed", "edward",
+    "edward2", "f1", "f2", "f3", "f4", "f5", "grandma", "grandpa", "gustave", "iven", "iven2", "iven3",
+    "iven4", "john", "kaukovalta", "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "linda", "m1",
+    "m2", "m3", "m4", "m5", "m6", "m7", "m8", "marcelo", "max", "michel", "miguel", "norbert", "pablo",
+    "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby", "steph", "steph2", "steph3", "travis",
+    "victor", "zac",
+)  # fmt: skip
+
+#: Front ends of the shipped releases: the Xylo input width and the SHD width. The 700-channel
+#: encoder fires less per channel (many overlapping channels carry the same information), which keeps
+#: the population rate and the shipped file small, as in SHD.
+SHIPPED: dict[int, CochleaConfig] = {
+    16: CochleaConfig(n_channels=16),
+    700: CochleaConfig(n_channels=700, max_rate=60.0, tau=0.05),
+}
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class SpeechVariation:
+    """Per-utterance random variation of the synthetic sets.
+
+    Attributes:
+        speed: espeak-ng speaking rate range, words per minute (uniform).
+        pitch: espeak-ng base pitch range 0..99 (uniform).
+        snr_db: signal-to-noise ratio range of the added noise, dB (uniform over the range).
+        noise_probability: share of utterances that get noise at all.
+        max_onset: the word starts at a uniform random time in [0, max_onset] seconds.
+        duration: every sample is cut or padded to this many seconds.
+    """
+
+    speed: tuple[int, int] = (120, 220)
+    pitch: tuple[int, int] = (25, 75)
+    snr_db: tuple[float, float] = (10.0, 30.0)
+    noise_probability: float = 0.5
+    max_onset: float = 0.1
+    duration: float = 0.8
+
+
+def voices(
+    n_train: int, n_test: int, seed: int = 0, test_variant_fraction: float = 0.25
+) -> list[tuple[str, str, bool]]:
+    """Pick voices as ``(accent, variant, is_test)``; test variants never occur in training.
+
+    The variants are split once by ``seed`` into a test pool (``test_variant_fraction``) and a
+    train pool; each voice is a distinct (accent, variant) pair drawn from its pool.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(VARIANTS))
+    n_test_variants = max(1, round(len(VARIANTS) * test_variant_fraction))
+    pools = {
+        True: [VARIANTS[i] for i in order[:n_test_variants]],
+        False: [VARIANTS[i] for i in order[n_test_variants:]],
+    }
+    chosen: list[tuple[str, str, bool]] = []
+    for is_test, count in ((False, n_train), (True, n_test)):
+        pairs = [(accent, variant) for variant in pools[is_test] for accent in ENGLISH_ACCENTS]
+        if count > len(pairs):
+            raise NeuroError(f"asked for {count} {'test' if is_test else 'train'} voices, only {len(pairs)} exist")
+        pairs = [pairs[i] for i in rng.permutation(len(pairs))]
+        # Spread voices over variants first (distinct vocal tracts), then over accents: sort by how
+        # often the pair's variant has already occurred.
+        occurrence: dict[str, int] = {}
+        rank = []
+        for _, variant in pairs:
+            rank.append(occurrence.get(variant, 0))
+            occurrence[variant] = rank[-1] + 1
+        chosen += [(*pairs[i], is_test) for i in np.argsort(rank, kind="stable")[:count]]
+    return chosen
+
+
+def _place(audio: np.ndarray, rate: int, onset: float, duration: float) -> np.ndarray:
+    """Trim leading/trailing silence, then put the word at ``onset`` s in a ``duration`` s window."""
+    frame = max(1, rate // 100)
+    energy = np.array([np.mean(audio[i : i + frame] ** 2) for i in range(0, len(audio), frame)])
+    voiced = np.nonzero(energy > energy.max() * 1e-3)[0] if energy.size and energy.max() > 0 else np.array([0])
+    word = audio[voiced[0] * frame : (voiced[-1] + 1) * frame]
+    out = np.zeros(round(duration * rate))
+    start = round(onset * rate)
+    length = min(len(word), len(out) - start)
+    out[start : start + length] = word[:length]
+    return out
+
+
+def _noisy(clean: np.ndarray, rng: np.random.Generator, variation: SpeechVariation) -> tuple[np.ndarray, float]:
+    """``clean`` plus white or pink-ish Gaussian noise at a random SNR; returns (audio, snr dB or inf).
+
+    A silent ``clean`` (noise-only sample) always gets unit-power noise.
+    """
+    speech = clean[np.abs(clean) > 0]
+    if speech.size and rng.random() >= variation.noise_probability:
+        return clean, float("inf")
+    power = np.mean(speech**2) if speech.size else 1.0
+    snr = rng.uniform(*variation.snr_db) if speech.size else 0.0
+    noise = rng.standard_normal(len(clean))
+    if rng.random() < 0.5:  # pink-ish (1/f) noise half of the time: cumulative sum, high-passed
+        noise = np.cumsum(noise)
+        noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
+    noise *= np.sqrt(power / 10 ** (snr / 10) / np.mean(noise**2))
+    return clean + noise, snr
+
+
+def front_end(
+    configs: dict[int, CochleaConfig],
+) -> Callable[[np.ndarray, float], dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """A function ``audio, rate -> {channels: (times, units)}`` running every config on one waveform."""
+
+    def encode(audio: np.ndarray, rate: float) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        return {channels: audio_to_spikes(audio, rate, config) for channels, config in configs.items()}
+
+    return encode
+
+
+def spoken_word_set(
+    words: Sequence[str],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    voice_list: Sequence[tuple[str, str, bool]],
+    repeats: int,
+    seed: int,
+    configs: dict[int, CochleaConfig] | None = None,
+    variation: SpeechVariation | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, SpikeData]:
+    """Synthesise every word with every voice ``repeats`` times and encode it with every front end.
+
+    Args:
+        words: texts to speak (``NOISE_WORD`` gives a noise-only sample).
+        labels: class index of each word.
+        classes: class names.
+        voice_list: from :func:`voices`.
+        repeats: utterances per (voice, word), each with its own speed, pitch, onset and noise.
+        seed: every draw of utterance ``k`` comes from ``default_rng([seed, k])``: deterministic and
+            independent of how many utterances are made.
+        configs: front ends by channel count (default: the shipped 16 and 700).
+        variation: the random variation.
+        progress: called with (done, total) after each utterance.
+
+    Returns:
+        One SpikeData per front end; ``extra`` holds ``word`` (index into ``meta["words"]``),
+        ``is_test`` (voice in the test pool), ``speed``, ``pitch`` and ``snr_db`` (inf: no noise).
+    """
+    configs = configs or SHIPPED
+    variation = variation or SpeechVariation()
+    encode = front_end(configs)
+    events: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {c: [] for c in configs}
+    rows: dict[str, list[Any]] = {k: [] for k in ("label", "speaker", "word", "is_test", "speed", "pitch", "snr")}
+    total = len(voice_list) * len(words) * repeats
+    k = 0
+    for speaker, (accent, variant, is_test) in enumerate(voice_list):
+        for word_index, (word, label) in enumerate(zip(words, labels, strict=True)):
+            for _ in range(repeats):
+                rng = np.random.default_rng([seed, k])
+                speed, pitch = int(rng.integers(*variation.speed, endpoint=True)), int(rng.integers(*variation.pitch))
+                onset = rng.uniform(0, variation.max_onset)
+                if word == NOISE_WORD:
+                    rate = 22050
+                    clean = np.zeros(round(variation.duration * rate))
+                else:
+                    audio, rate = synthesize(word, accent, variant, speed, pitch)
+                    clean = _place(audio, rate, onset, variation.duration)
+                noisy, snr = _noisy(clean, rng, variation)
+                for channels, spikes in encode(noisy, rate).items():
+                    events[channels].append(spikes)
+                for key, value in zip(rows, (label, speaker, word_index, is_test, speed, pitch, snr), strict=True):
+                    rows[key].append(value)
+                k += 1
+                if progress:
+                    progress(k, total)
+    out = {}
+    for channels, config in configs.items():
+        out[channels] = SpikeData.from_events(
+            events[channels],
+            rows["label"],
+            classes,
+            channels,
+            speakers=rows["speaker"],
+            duration=variation.duration,
+            speaker_names=tuple(f"{a}+{v}" for a, v, _ in voice_list),
+            extra={
+                "word": np.array(rows["word"], dtype=np.int16),
+                "is_test": np.array(rows["is_test"], dtype=bool),
+                "speed": np.array(rows["speed"], dtype=np.int16),
+                "pitch": np.array(rows["pitch"], dtype=np.int16),
+                "snr_db": np.array(rows["snr"], dtype=np.float32),
+            },
+            meta={
+                "generator": "neuro_core.datasets.speech.spoken_word_set",
+                "tts": "espeak-ng (GPL-3.0), run as a separate process",
+                "seed": seed,
+                "words": list(words),
+                "front_end": asdict(config),
+                "variation": asdict(variation),
+                "time_resolution": config.dt,
+            },
+        )
+    return out
+
+
+def generate_spoken_digits(
+    n_train_voices: int = 48,
+    n_test_voices: int = 16,
+    repeats: int = 3,
+    seed: int = 0,
+    configs: dict[int, CochleaConfig] | None = None,
+    variation: SpeechVariation | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, SpikeData]:
+    """Synthetic spoken digits "zero".."nine" (needs the espeak-ng command); see :func:`spoken_word_set`."""
+    voice_list = voices(n_train_voices, n_test_voices, seed)
+    return spoken_word_set(DIGITS, range(10), DIGITS, voice_list, repeats, seed, configs, variation, progress)
+
+
+def generate_keyword_spotting(
+    n_train_voices: int = 24,
+    n_test_voices: int = 8,
+    seed: int = 1,
+    configs: dict[int, CochleaConfig] | None = None,
+    variation: SpeechVariation | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, SpikeData]:
+    """The keyword-spotting set: "aloha" (label 1) against similar words and noise (label 0).
+
+    Each voice says the keyword ``len(KWS_CONFUSERS)`` times (with varied speed, pitch and noise),
+    each confuser once, and there are 4 noise-only samples per voice, so the classes are balanced
+    within a few per cent. ``extra["word"]`` indexes ``meta["words"]``.
+    """
+    words = [KEYWORD] * len(KWS_CONFUSERS) + list(KWS_CONFUSERS) + [NOISE_WORD] * 4
+    labels = [1 if w == KEYWORD else 0 for w in words]
+    voice_list = voices(n_train_voices, n_test_voices, seed)
+    return spoken_word_set(words, labels, ("other", KEYWORD), voice_list, 1, seed, configs, variation, progress)
+
+
+def kws_metrics(
+    pred: Sequence[int] | np.ndarray, target: Sequence[int] | np.ndarray, keyword: int = 1
+) -> dict[str, float]:
+    """Keyword-spotting figures of merit.
+
+    Args:
+        pred: (N,) predicted labels.
+        target: (N,) true labels.
+        keyword: the label of the wake word.
+
+    Returns:
+        ``accuracy`` (share correct), ``miss_rate`` (share of keyword samples not detected: false
+        negatives / positives) and ``false_alarm_rate`` (share of other samples detected as the
+        keyword: false positives / negatives); NaN where the denominator is empty.
+    """
+    p, t = np.asarray(pred).reshape(-1), np.asarray(target).reshape(-1)
+    if p.shape != t.shape:
+        raise NeuroError(f"pred has {p.size} entries, target has {t.size}")
+    if p.size == 0:
+        raise NeuroError("kws_metrics needs at least one sample")
+    positive, negative = t == keyword, t != keyword
+    return {
+        "accuracy": float(np.mean(p == t)),
+        "miss_rate": float(np.mean(p[positive] != keyword)) if positive.any() else float("nan"),
+        "false_alarm_rate": float(np.mean(p[negative] == keyword)) if negative.any() else float("nan"),
+    }
+
+
+def _shipped(name: str, channels: int, split: str) -> SpikeData:
+    if channels not in SHIPPED:
+        raise NeuroError(f"channels must be one of {sorted(SHIPPED)} for the shipped {name} set, got {channels}")
+    if split not in ("train", "test", "all"):
+        raise NeuroError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    path = _DATA / f"{name}_{channels}.neuro"
+    if not path.is_file():
+        raise FileFormatError(
+            f"{path}: the shipped {name} release is missing from this installation "
+            "(regenerate it with core/tools/make_spoken_digits.py)"
+        )
+    data = SpikeData.load(path)
+    if split == "all":
+        return data
+    is_test = data.extra["is_test"]
+    return data.subset(np.nonzero(is_test if split == "test" else ~is_test)[0])
+
+
+def load_spoken_digits(channels: int = 16, split: str = "train") -> SpikeData:
+    """The shipped synthetic spoken digits (no TTS needed).
+
+    Args:
+        channels: 16 (Xylo input width) or 700 (SHD width).
+        split: "train", "test" (voices unseen in training) or "all".
+
+    Returns:
+        SpikeData with 10 classes "zero".."nine", events at 1 ms, 0.8 s per sample.
+    """
+    return _shipped("spoken_digits", channels, split)
+
+
+def load_keyword_spotting(channels: int = 16, split: str = "train") -> SpikeData:
+    """The shipped keyword-spotting set: classes ("other", "aloha"); score with :func:`kws_metrics`.
+
+    Args:
+        channels: 16 (700 can be generated with :func:`generate_keyword_spotting`).
+        split: "train", "test" (unseen voices) or "all".
+    """
+    if channels != 16:
+        raise NeuroError(
+            f"the shipped keyword-spotting set has 16 channels, got channels={channels}; "
+            "generate other widths with generate_keyword_spotting(configs=...) (needs espeak-ng)"
+        )
+    return _shipped("keyword_spotting", 16, split)
+
+
+def default_data_root() -> Path:
+    """Folder of the real benchmark datasets: ``$NEURO_DATASETS``, else ``<repo>/../shared/datasets``.
+
+    The repository is found by walking up from the current directory and from this package.
+    """
+    if os.environ.get("NEURO_DATASETS"):
+        return Path(os.environ["NEURO_DATASETS"])
+    for start in (Path.cwd(), Path(__file__).resolve()):
+        for folder in (start, *start.parents):
+            candidate = folder.parent / "shared" / "datasets"
+            if (folder / "core").is_dir() and candidate.is_dir():
+                return candidate
+    return Path.cwd().parent / "shared" / "datasets"
+
+
+def _fsdd_order(path: Path) -> tuple[str, int, int]:
+    digit, speaker, index = path.stem.split("_")[:3]
+    return speaker, int(index) if index.isdigit() else 0, int(digit) if digit.isdigit() else 0
+
+
+def load_fsdd(
+    path: str | os.PathLike[str] | None = None,
+    channels: int = 16,
+    held_out_speaker: str = "theo",
+    config: CochleaConfig | None = None,
+    duration: float = 0.8,
+    limit_per_speaker: int | None = None,
+) -> tuple[SpikeData, SpikeData]:
+    """Free Spoken Digit Dataset recordings through the cochlear front end, one speaker held out.
+
+    Args: as :func:`fsdd_spikes`, plus ``held_out_speaker``: the speaker of the test set.
+
+    Returns:
+        ``(train, test)``; test holds every recording of ``held_out_speaker``, train the others.
+    """
+    data = fsdd_spikes(path, channels, config, duration, limit_per_speaker)
+    if held_out_speaker not in data.speaker_names:
+        raise NeuroError(
+            f"held_out_speaker {held_out_speaker!r} is not among the recordings' speakers {list(data.speaker_names)}"
+        )
+    return data.split(test_speakers=[data.speaker_names.index(held_out_speaker)])
+
+
+def fsdd_spikes(
+    path: str | os.PathLike[str] | None = None,
+    channels: int = 16,
+    config: CochleaConfig | None = None,
+    duration: float = 0.8,
+    limit_per_speaker: int | None = None,
+) -> SpikeData:
+    """Every FSDD recording in ``path`` through the cochlear front end (speaker index = sorted name order).
+
+    Args:
+        path: folder of ``{digit}_{speaker}_{index}.wav`` files (default
+            ``default_data_root() / "fsdd" / "recordings"``).
+        channels: 16 or 700 (the shipped front ends), unless ``config`` is given.
+        config: a front end of your own.
+        duration: recordings are cut to this many seconds.
+        limit_per_speaker: read at most this many files per speaker, spread over the digits (quick runs).
+    """
+    import scipy.io.wavfile
+
+    folder = Path(path) if path is not None else default_data_root() / "fsdd" / "recordings"
+    if not folder.is_dir():
+        raise NeuroError(f"FSDD folder {folder} does not exist (pass path=... or set NEURO_DATASETS)")
+    # Ordered by speaker, then recording index, then digit: a limit_per_speaker keeps every digit.
+    files = sorted(folder.glob("*_*_*.wav"), key=_fsdd_order)
+    if not files:
+        raise NeuroError(f"FSDD folder {folder} holds no {{digit}}_{{speaker}}_{{index}}.wav files")
+    if config is None:
+        if channels not in SHIPPED:
+            raise NeuroError(f"channels must be one of {sorted(SHIPPED)} (or pass config=...), got {channels}")
+        config = SHIPPED[channels]
+    speakers = sorted({f.stem.split("_")[1] for f in files})
+    taken: dict[str, int] = {}
+    events, labels, speaker_ids = [], [], []
+    for file in files:
+        if not file.stem.split("_")[0].isdigit():
+            raise NeuroError(f"{file.name}: FSDD file names are {{digit}}_{{speaker}}_{{index}}.wav")
+        digit, speaker = int(file.stem.split("_")[0]), file.stem.split("_")[1]
+        if limit_per_speaker is not None and taken.get(speaker, 0) >= limit_per_speaker:
+            continue
+        taken[speaker] = taken.get(speaker, 0) + 1
+        rate, audio = scipy.io.wavfile.read(file)
+        audio = audio.astype(np.float64)
+        audio = audio[: int(duration * rate)]
+        times, units = audio_to_spikes(audio, rate, config)
+        events.append((times, units))
+        labels.append(digit)
+        speaker_ids.append(speakers.index(speaker))
+    return SpikeData.from_events(
+        events,
+        labels,
+        DIGITS,
+        config.n_channels,
+        speakers=speaker_ids,
+        duration=duration,
+        speaker_names=tuple(speakers),
+        meta={
+            "source": "Free Spoken Digit Dataset (Jackson et al.), CC BY-SA 4.0",
+            "front_end": asdict(config),
+            "time_resolution": config.dt,
+        },
+    )

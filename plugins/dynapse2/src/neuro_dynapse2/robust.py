@@ -1,0 +1,151 @@
+"""Robust training recipes for DYNAP-SE2 and their evaluation on many virtual chips.
+
+Four ways to train the same network (input -> recurrent hidden -> output DPI populations) on a
+task that needs memory (``tasks.py``), all from the same initial weights and seed:
+
+- ``bptt``: backpropagation through time on :class:`~neuro_dynapse2.model.DynapseModel`;
+- ``noise``: BPTT with :class:`neuro_core.training.MismatchInjection` (every parameter, weights and
+  bias currents, multiplied by ``1 + sigma N(0,1)`` with the chip's sigma, redrawn every step;
+  the parameter-noise injection of Cakal et al. 2024);
+- ``adversarial``: BPTT with :class:`neuro_core.training.AdversarialAttack` on the weights
+  (Buchel et al., ICLR 2022);
+- ``mimic``: the network-level method of Buchel et al. 2021 (``mimic.py``).
+
+BPTT is trained on the output neurons' membrane current (``output="membrane"``: mean ``I_mem /
+Ispkthr`` over the readout window) with a margin term that pushes the correct neuron above
+threshold, because spike counts of silent output neurons give no gradient; the deployed chip
+reports spike counts in the readout window (:func:`deployed_accuracies`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import target as hw
+from .mimic import RateNetwork, last_window_readout, mimic
+from .model import DynapseModel, make_network
+from .sim import ChipMismatch, simulate
+
+METHODS = ("bptt", "noise", "adversarial", "mimic")
+
+
+@dataclass
+class Recipe:
+    """Sizes and budgets of one training run (see :data:`FULL` and :data:`QUICK`)."""
+
+    hidden: int = 48
+    epochs: int = 20
+    lr: float = 1.0  # Adam step in nA: weights are tens of nA
+    batch_size: int = 32
+    rate_units: int = 32
+    rate_epochs: int = 40
+    mimic_epochs: int = 8
+    adversarial_steps: int = 3
+    weight_scale_a: float = 6e-8
+
+
+FULL = Recipe()
+QUICK = Recipe(hidden=12, epochs=1, rate_units=8, rate_epochs=1, mimic_epochs=1, adversarial_steps=1)
+
+
+def _membrane_readout(window: int) -> Any:
+    def readout(output: torch.Tensor) -> torch.Tensor:
+        return output[:, -window:].mean(dim=1)
+
+    return readout
+
+
+def _margin_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of ``4 * I_mem/Ispkthr`` plus a hinge that lifts the correct neuron above threshold."""
+    correct = logits.gather(1, target.view(-1, 1)).squeeze(1)
+    return torch.nn.functional.cross_entropy(4.0 * logits, target) + torch.relu(1.2 - correct).mean()
+
+
+def train(
+    method: str, x: np.ndarray, y: np.ndarray, window: int, recipe: Recipe, seed: int = 0, dt: float = 1e-3
+) -> DynapseModel:
+    """Train a fresh network on ``(x, y)`` with ``method`` (one of :data:`METHODS`); returns the model."""
+    from neuro_core.training import AdversarialAttack, MismatchInjection, Trainer
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    torch.manual_seed(seed)
+    n_in, n_out = x.shape[2], int(y.max()) + 1
+    model = make_network(
+        hw.dynapse2(), n_in, recipe.hidden, n_out, dt=dt, seed=seed, weight_scale_a=recipe.weight_scale_a
+    )
+    if method == "mimic":
+        rate = RateNetwork(n_in, recipe.rate_units, n_out, dt, seed=seed)
+        Trainer(
+            rate,
+            readout=_membrane_readout(window),
+            epochs=recipe.rate_epochs,
+            lr=3e-2,
+            batch_size=recipe.batch_size,
+            seed=seed,
+            progress=False,
+        ).fit((x, y))
+        mimic(model, rate, x, y, last_window_readout(window), epochs=recipe.mimic_epochs, seed=seed)
+        return model
+    hardware: list[Any] = []
+    if method == "noise":
+        hardware.append(MismatchInjection())
+    elif method == "adversarial":
+        hardware.append(AdversarialAttack(zeta=0.15, beta=0.25, steps=recipe.adversarial_steps, include="weights.*"))
+    model.output = "membrane"
+    Trainer(
+        model,
+        loss=_margin_loss,
+        readout=_membrane_readout(window),
+        epochs=recipe.epochs,
+        lr=recipe.lr,
+        batch_size=recipe.batch_size,
+        seed=seed,
+        hardware=hardware,
+        progress=False,
+    ).fit((x, y))
+    model.output = "spikes"
+    return model
+
+
+def predictions(outputs: np.ndarray, window: int) -> np.ndarray:
+    """Class per sample from output spikes (B, T, n_out): most spikes in the last ``window`` steps;
+    -1 (always wrong) when no output neuron fires or the top count is tied."""
+    counts = outputs[:, -window:].sum(axis=1)
+    top = counts.max(axis=1)
+    winners = (counts == top[:, None]).sum(axis=1)
+    return np.where((top > 0) & (winners == 1), counts.argmax(axis=1), -1)
+
+
+def deployed_accuracies(
+    model: DynapseModel,
+    x: np.ndarray,
+    y: np.ndarray,
+    window: int,
+    chip_ids: Sequence[int | None],
+    method: str = "exact",
+    tolerance: float = 1.0,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Deploy ``model`` (to_graph -> quantize -> map -> program) and run it on each chip.
+
+    Returns:
+        Accuracy per chip (len(chip_ids),) and the quantization report of the deployed graph.
+    """
+    import neuro_core
+
+    chip = neuro_core.device(hw.DEVICE)
+    quantized = chip.quantize(model.to_graph(), method=method, tolerance=tolerance)
+    program = chip.program(chip.map(quantized))
+    accuracies = []
+    for chip_id in chip_ids:
+        mismatch = ChipMismatch.draw(chip.target, chip_id)
+        result = simulate(
+            chip.target, program, x, chip_id=chip_id, seed=0 if chip_id is None else chip_id, mismatch=mismatch
+        )
+        accuracies.append(float((predictions(result.outputs, window) == y).mean()))
+    return np.array(accuracies), {"quantization": quantized.metadata["dynapse2"]["quantization"]}

@@ -1,0 +1,191 @@
+"""Behaviour of the DYNAP-SE2 dynamics: inhibition, exact discretisation, mismatch, model = simulator."""
+
+from __future__ import annotations
+
+import neuro_core
+import numpy as np
+import pytest
+import torch
+from conftest import poisson, single_neuron, strong_network
+from neuro_dynapse2 import sim
+from neuro_dynapse2.model import DynapseModel
+
+CHIP = neuro_core.device("dynapse2")
+
+
+def _drive_with_one_inhibitory_event(weight_inh: float, synapse: str, steps: int = 120, at: int = 40):
+    """A neuron driven by an excitatory event every step; sample 1 also gets one inhibitory event."""
+    graph = single_neuron([3e-8, -weight_inh])
+    if synapse != "gaba":
+        meta = dict(graph.metadata["dynapse2"])
+        meta["synapse_types"] = {"w": ["ampa", synapse]}
+        graph = neuro_core.Graph(graph.nodes, graph.edges, graph.dt, {"dynapse2": meta})
+    program = CHIP.compile(graph)
+    x = np.zeros((2, steps, 2))
+    x[:, :, 0] = 1
+    x[1, at, 1] = 1
+    result = CHIP.simulate(program, x, record=True)
+    return result.outputs[:, :, 0], at
+
+
+@pytest.mark.parametrize("synapse", ["gaba", "shunt"])
+def test_one_inhibitory_event_delays_the_next_spike_by_more_than_one_step(synapse: str) -> None:
+    spikes, at = _drive_with_one_inhibitory_event(3e-8, synapse)
+
+    def next_spike(train: np.ndarray) -> int:  # steps from the event to the next spike (window end if none)
+        found = np.flatnonzero(train[at:])
+        return int(found[0]) if found.size else train.size - at
+
+    control, inhibited = next_spike(spikes[0]), next_spike(spikes[1])
+    # the inhibitory current decays with tau_gaba = 10 ms: its effect outlasts the step it arrived in
+    assert inhibited - control > 1, f"{synapse}: next spike {control} -> {inhibited} steps after the event"
+
+
+def test_strong_inhibition_suppresses_spikes_for_many_steps() -> None:
+    spikes, at = _drive_with_one_inhibitory_event(3e-7, "gaba")
+    window = slice(at, at + 20)
+    assert spikes[0][window].sum() >= 1
+    assert spikes[1][window].sum() == 0, "a strong GABA event should silence the neuron for > 20 steps"
+
+
+def _membrane(dt: float, times_s: list[float], steps_1ms: int = 80) -> np.ndarray:
+    graph = single_neuron([2e-8, 1.5e-8], ispkthr=1e-6)  # threshold out of reach: subthreshold trace
+    program = CHIP.compile(graph)
+    factor = round(1e-3 / dt)
+    x = np.zeros((1, steps_1ms * factor, 2))
+    for k, t in enumerate(times_s):
+        x[0, round(t / dt), k % 2] = 1
+    trace = sim.simulate(CHIP.target, program, x, record=True, dt=dt).states["n.i_mem"][0, :, 0]
+    return trace[factor - 1 :: factor]  # the value at the end of every millisecond
+
+
+def test_exact_exponential_discretisation_agrees_across_dt() -> None:
+    times = [0.0, 0.003, 0.004, 0.010, 0.020, 0.021, 0.022, 0.040]
+    coarse = _membrane(1e-3, times)
+    fine = _membrane(1e-4, times)
+    assert coarse.max() > 1e-8, "the inputs should move the membrane well above the dark current"
+    # only the start-of-step leak and NMDA gate are approximated (unused here) and noise differs
+    np.testing.assert_allclose(coarse, fine, rtol=0.02, atol=1e-11)
+    forward_euler_error = np.abs(np.diff(coarse)).max()  # a sanity scale: the trace changes far more per step
+    assert np.abs(coarse - fine).max() < 0.05 * forward_euler_error
+
+
+def test_mismatch_is_frozen_per_chip_and_differs_between_chips() -> None:
+    a = sim.ChipMismatch.draw(CHIP.target, 3)
+    again = sim.ChipMismatch.draw(CHIP.target, 3)
+    other = sim.ChipMismatch.draw(CHIP.target, 4)
+    nominal = sim.ChipMismatch.draw(CHIP.target, None)
+    np.testing.assert_array_equal(a.synapse, again.synapse)
+    for key in a.neuron:
+        np.testing.assert_array_equal(a.neuron[key], again.neuron[key])
+        assert not np.allclose(a.neuron[key], other.neuron[key])
+        assert np.all(nominal.neuron[key] == 1.0)
+    sigma = CHIP.target.mismatch["itau_mem"]
+    assert abs(np.std(a.neuron["itau_mem"]) - sigma) < 0.2 * sigma
+
+
+def test_chips_differ_and_one_chip_is_reproducible() -> None:
+    program = CHIP.compile(strong_network())
+    x = poisson((2, 60, 8), 0.3, seed=2)
+    first = CHIP.simulate(program, x, record=True, chip_id=11, seed=0)
+    again = CHIP.simulate(program, x, record=True, chip_id=11, seed=0)
+    other = CHIP.simulate(program, x, record=True, chip_id=12, seed=0)
+    np.testing.assert_array_equal(first.states["hidden.i_mem"], again.states["hidden.i_mem"])
+    assert not np.allclose(first.states["hidden.i_mem"], other.states["hidden.i_mem"])
+    with CHIP.connect(chip_id=11) as one, CHIP.connect(chip_id=11) as same:
+        one.write(program)
+        same.write(program)
+        np.testing.assert_array_equal(one.run(x).outputs, same.run(x).outputs)
+
+
+def test_the_model_of_the_quantized_graph_matches_the_nominal_simulator() -> None:
+    graph = strong_network()
+    quantized = CHIP.quantize(graph)
+    program = CHIP.compile(graph)
+    x = poisson((3, 60, 8), 0.3, seed=1)
+    model = CHIP.chip_model(quantized)
+    assert isinstance(model, DynapseModel)
+    with torch.no_grad():
+        out = model(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    simulated = CHIP.simulate(program, x).outputs
+    assert simulated.sum() > 0
+    assert abs(out.sum() - simulated.sum()) <= 0.1 * simulated.sum()
+
+
+def test_surrogate_gradients_reach_every_weight() -> None:
+    model = CHIP.chip_model(strong_network())
+    x = torch.as_tensor(poisson((2, 40, 8), 0.3, seed=3), dtype=torch.float32)
+    model(x).sum().backward()
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    sigma = model.mismatch_sigma()
+    assert set(sigma) == {n for n, _ in model.named_parameters()}
+    assert all(s == pytest.approx(0.15) for s in sigma.values())
+
+
+def test_power_grows_with_activity() -> None:
+    program = CHIP.compile(strong_network())
+    quiet = CHIP.simulate(program, poisson((2, 60, 8), 0.05, seed=4))
+    busy = CHIP.simulate(program, poisson((2, 60, 8), 0.5, seed=4))
+    e_quiet = CHIP.measure_power(program, quiet)
+    e_busy = CHIP.measure_power(program, busy)
+    assert e_busy.dynamic_energy_per_inference_j > 2 * e_quiet.dynamic_energy_per_inference_j
+    assert busy.counters["synaptic_events"].sum() == pytest.approx(
+        sum(busy.counters[f"synaptic_events_{t}"].sum() for t in ("ampa", "nmda", "gaba", "shunt"))
+    )
+    assert not e_busy.measured and "Moradi" in e_busy.source
+
+
+def test_nmda_is_voltage_gated_and_ampa_is_not() -> None:
+    # the same excitatory drive through NMDA with a high gate threshold moves the membrane far less
+    def peak(synapse: str, if_nmda: float) -> float:
+        graph = single_neuron([2e-8], ispkthr=1e-6, if_nmda=if_nmda)
+        meta = dict(graph.metadata["dynapse2"])
+        meta["synapse_types"] = {"w": [synapse, "gaba"]}
+        graph = neuro_core.Graph(graph.nodes, graph.edges, graph.dt, {"dynapse2": meta})
+        x = np.zeros((1, 40, 1))
+        x[0, ::2, 0] = 1
+        return float(CHIP.simulate(CHIP.compile(graph), x, record=True).states["n.i_mem"].max())
+
+    assert peak("nmda", 1e-8) < 0.5 * peak("ampa", 1e-8)
+    assert peak("nmda", 5e-13) == pytest.approx(peak("ampa", 5e-13), rel=0.1)
+
+
+def test_the_local_rule_of_the_network_level_method_reduces_the_decoding_error() -> None:
+    from neuro_dynapse2.mimic import RateNetwork, last_window_readout, mimic
+    from neuro_dynapse2.model import make_network
+    from neuro_dynapse2.tasks import make_task
+
+    x, y, window = make_task("delayed_cue", 16, seed=0)
+    rate = RateNetwork(8, 4, 2, 1e-3, seed=0)
+    model = make_network(CHIP.target, 8, 24, 2, seed=0)
+    report = mimic(model, rate, x, y, last_window_readout(window), epochs=3, batch_size=8)
+    assert len(report.errors) == 3 and report.errors[-1] < report.errors[0]
+    assert model.weights["w_rec"].abs().sum() > 0 and report.output_gain > 0
+
+
+def test_tasks_are_seeded_and_need_memory() -> None:
+    from neuro_dynapse2.tasks import TASKS, make_task
+
+    for task in TASKS:
+        x, y, window = make_task(task, 64, seed=5)
+        again, labels, _ = make_task(task, 64, seed=5)
+        np.testing.assert_array_equal(y, labels)
+        np.testing.assert_array_equal(x, again)
+        assert set(np.unique(y)) == {0, 1}
+        # the readout window carries no class information: same rates for both classes
+        late = x[:, -window:].mean(axis=(1, 2))
+        assert abs(late[y == 0].mean() - late[y == 1].mean()) < 0.02
+
+
+def test_the_model_draws_a_frozen_mismatch_from_a_seed() -> None:
+    model = CHIP.chip_model(strong_network())
+    a, again, other = model.mismatched(5), model.mismatched(5), model.mismatched(6)
+    for (name, p), (_, q), (_, r), (_, nominal) in zip(
+        a.named_parameters(), again.named_parameters(), other.named_parameters(), model.named_parameters(), strict=True
+    ):
+        torch.testing.assert_close(p, q)
+        assert not torch.equal(p, r), name
+        ratio = (p / nominal).detach()[nominal.detach() != 0]
+        assert 0.3 < float(ratio.std()) / 0.15 < 3 or ratio.numel() < 4, name
