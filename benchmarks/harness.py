@@ -10,6 +10,7 @@ seconds so tests and reviewers can check the script runs; quick figures are neve
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -56,7 +57,8 @@ class Section:
                 lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
         lines.append("")
         lines += [f"- {note}" for note in self.notes]
-        lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{' (QUICK: not a published figure)' if self.quick else ''}.")
+        quick = " (QUICK: not a published figure)" if self.quick else ""
+        lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{quick}.")
         return "\n".join(lines) + "\n"
 
 
@@ -75,10 +77,8 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
     }
     for module in ("numpy", "torch", "numba", "neuro_core"):
-        try:
+        with contextlib.suppress(ImportError, AttributeError):  # a missing optional module is not listed
             info[module] = __import__(module).__version__
-        except Exception:  # noqa: BLE001 - a missing optional module is simply not listed
-            pass
     return info
 
 

@@ -89,36 +89,43 @@ class DeviceConformance:
         """Valid inputs for ``graph`` on this chip: (batch >= 2, time, input channels)."""
         raise NotImplementedError("implement sample_inputs(graph) in your conformance test class")
 
-    # -- shared, computed once per test class -----------------------------------------------------
+    # -- shared, computed once per test class (class-scoped fixtures must be classmethods) ---------
     @pytest.fixture(scope="class")
-    def chip(self) -> Device:
-        assert self.device_name, "set device_name on your conformance test class"
-        return neuro_core.device(self.device_name)
+    @classmethod
+    def chip(cls) -> Device:
+        assert cls.device_name, "set device_name on your conformance test class"
+        return neuro_core.device(cls.device_name)
 
     @pytest.fixture(scope="class")
-    def graph(self) -> Graph:
-        graph = self.small_graph()
+    @classmethod
+    def graph(cls) -> Graph:
+        graph = cls().small_graph()
         assert isinstance(graph, Graph), f"small_graph() must return a Graph, got {type(graph).__name__}"
         return graph
 
     @pytest.fixture(scope="class")
-    def inputs(self, graph: Graph) -> np.ndarray:
-        return np.asarray(self.sample_inputs(graph))
+    @classmethod
+    def inputs(cls, graph: Graph) -> np.ndarray:
+        return np.asarray(cls().sample_inputs(graph))
 
     @pytest.fixture(scope="class")
-    def quantized(self, chip: Device, graph: Graph) -> Graph:
+    @classmethod
+    def quantized(cls, chip: Device, graph: Graph) -> Graph:
         return chip.quantize(graph)
 
     @pytest.fixture(scope="class")
-    def placement(self, chip: Device, quantized: Graph) -> Placement:
+    @classmethod
+    def placement(cls, chip: Device, quantized: Graph) -> Placement:
         return chip.map(quantized)
 
     @pytest.fixture(scope="class")
-    def program(self, chip: Device, placement: Placement) -> Program:
+    @classmethod
+    def program(cls, chip: Device, placement: Placement) -> Program:
         return chip.program(placement)
 
     @pytest.fixture(scope="class")
-    def result(self, chip: Device, program: Program, inputs: np.ndarray) -> SimResult:
+    @classmethod
+    def result(cls, chip: Device, program: Program, inputs: np.ndarray) -> SimResult:
         return chip.simulate(program, inputs, seed=0)
 
     # -- registration and Target ------------------------------------------------------------------
