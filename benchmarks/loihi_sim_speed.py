@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import neuro_core
 from harness import Section, main
+from neuro_core.accel import HAVE_NUMBA
 from neuro_loihi.program import read_program
-from neuro_loihi.sim import HAVE_NUMBA, CompiledNetwork
+from neuro_loihi.sim import CompiledNetwork
 
 N_IN, N_HID, N_OUT = 700, 128, 20
 LAVA_STEPS_PER_S = {False: 575.0, True: 20.0}  # issue 6's figures for Lava on this kind of machine

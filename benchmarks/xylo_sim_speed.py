@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "plugins" / "xylo" / "tests_xylosim"))
 from harness import Section, main  # noqa: E402 - benchmarks are scripts next to harness.py
+from neuro_core.accel import HAVE_NUMBA  # noqa: E402
 from neuro_xylo.program import XyloImage  # noqa: E402
-from neuro_xylo.sim import HAVE_NUMBA, simulate_image  # noqa: E402
+from neuro_xylo.sim import simulate_image  # noqa: E402
 
 N_IN, N_HID, N_OUT, N_SYN = 16, 1000, 8, 2
 

@@ -44,6 +44,17 @@ def test_node_types() -> None:
     ]
 
 
+def test_reset_modes() -> None:
+    graph = lif_chain()  # lif1 resets to zero, lif2 by subtraction
+    assert small_target().check(graph) == []  # by default a Target has both
+    assert small_target(reset_modes={"subtract"}).check(graph) == [
+        Violation("reset_modes", "node 'lif1'", ["subtract"], "zero")
+    ]
+    assert small_target(reset_modes={"zero"}).check(graph) == [
+        Violation("reset_modes", "node 'lif2'", ["zero"], "subtract")
+    ]
+
+
 def test_neurons_counts_every_population_against_cores_times_neurons_per_core() -> None:
     target = small_target(cores=2, neurons_per_core=2)  # 4 neurons; the chain has 4 + 2
     assert target.max_neurons == 4

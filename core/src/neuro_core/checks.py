@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import Violation
-from .graph import Delay, Graph, Input, Linear, Output
+from .graph import IF, Delay, Graph, Input, Linear, Output
 
 if TYPE_CHECKING:
     from .target import Target
@@ -20,6 +20,9 @@ def check_graph_against_target(target: Target, graph: Graph) -> list[Violation]:
         for name, node in graph.nodes.items():
             if node.kind not in target.node_types:
                 found.append(Violation("node_types", f"node {name!r}", sorted(target.node_types), node.kind))
+    for name, node in graph.nodes.items():
+        if isinstance(node, IF) and node.reset not in target.reset_modes:
+            found.append(Violation("reset_modes", f"node {name!r}", sorted(target.reset_modes), node.reset))
     neurons = sum(graph.nodes[n].out_size for n in graph.neuron_nodes())
     if neurons > target.max_neurons:
         found.append(Violation("neurons", "whole network", target.max_neurons, neurons))

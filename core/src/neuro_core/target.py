@@ -109,6 +109,7 @@ class Target:
         max_delay: the largest per-synapse delay in steps (0: no programmable delays).
         recurrent: whether recurrent connections are supported.
         node_types: the graph node types the chip implements.
+        reset_modes: the reset modes its spiking neurons implement (``"zero"``, ``"subtract"``).
         mismatch: relative standard deviation of device mismatch per parameter (0 for digital).
         energy: energy and power constants, each with its source.
         sources: where each limit comes from (limit name -> citation).
@@ -130,6 +131,7 @@ class Target:
     max_delay: int = 0
     recurrent: bool = True
     node_types: frozenset[str] = frozenset()
+    reset_modes: frozenset[str] = frozenset({"zero", "subtract"})
     mismatch: Mapping[str, float] = field(default_factory=dict)
     energy: Mapping[str, EnergyConstant] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -139,6 +141,7 @@ class Target:
         for name in ("formats", "mismatch", "energy", "sources", "extra"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         object.__setattr__(self, "node_types", frozenset(self.node_types))
+        object.__setattr__(self, "reset_modes", frozenset(self.reset_modes))
 
     @property
     def max_neurons(self) -> int:
@@ -148,7 +151,7 @@ class Target:
     def check(self, graph: Graph) -> list[Violation]:
         """Every generic limit that ``graph`` violates on this chip (empty list: it fits).
 
-        Checks node types, neuron count, input and output channels, fan-in and fan-out per neuron,
+        Checks node types, reset modes, neuron count, input and output channels, fan-in and fan-out per neuron,
         recurrence, per-synapse delays and, for integer parameters stored in the graph, their
         formats. Chip-specific rules are the plugin's ``neuro_map`` to add.
         """
@@ -167,6 +170,7 @@ class Target:
         data["sources"] = dict(self.sources)
         data["extra"] = dict(self.extra)
         data["node_types"] = sorted(self.node_types)
+        data["reset_modes"] = sorted(self.reset_modes)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -183,6 +187,7 @@ class Target:
         data["energy"] = {k: EnergyConstant(**v) for k, v in data.get("energy", {}).items()}
         data["time"] = TimeModel(**data.get("time", {}))
         data["node_types"] = frozenset(data.get("node_types", ()))
+        data["reset_modes"] = frozenset(data.get("reset_modes", ("zero", "subtract")))
         return cls(**data)
 
 

@@ -31,33 +31,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-try:  # numba is optional: the scans run without it (slower on CPU)
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised in environments without numba
-    numba = None  # type: ignore[assignment]
-    HAVE_NUMBA = False
-
-
-def maybe_njit(function: F) -> F:
-    """``numba.njit`` when numba imports, else the function unchanged.
-
-    ``error_model="numpy"``: a division by zero gives inf instead of raising, which removes a branch
-    per division and lets LLVM vectorise the element loops (~3x here).
-    """
-    if not HAVE_NUMBA:
-        return function
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)  # type: ignore[return-value]
-
+from ..accel import HAVE_NUMBA, maybe_njit
 
 _BACKENDS = ("auto", "torch", "numba")
 _backend = os.environ.get("NEURO_NN_BACKEND", "auto")
@@ -91,7 +69,7 @@ def use_numba(x: torch.Tensor) -> bool:
 # ---- numba kernels (numba-compatible subset: loops over numpy arrays) ------------------------------
 # Constants arrive as scalars of the arrays' dtype (``one``, ``a``, ``b``): a float64 literal would
 # promote float32 arithmetic to float64 and halve the vector width.
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _spiking_scan_nb(x, beta, c, threshold, v_reset, zero_reset, one, p_out, z_out):  # type: ignore[no-untyped-def]
     batch, steps, n = x.shape
     zero = one - one
@@ -109,7 +87,7 @@ def _spiking_scan_nb(x, beta, c, threshold, v_reset, zero_reset, one, p_out, z_o
                     v[j] = p - threshold[j] if spike else p
 
 
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _linear_scan_nb(a, c, coef, m, reverse, out):  # type: ignore[no-untyped-def]
     batch, steps, n = a.shape
     has_m = m.shape[0] > 0
@@ -137,7 +115,7 @@ def _surrogate_constants(name: str, scale: float) -> tuple[float, float]:
     return scale, scale
 
 
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _surrogate_row_nb(p, threshold, code, a, b, one, out):  # type: ignore[no-untyped-def]
     """The formulas of :data:`neuro_core.nn.surrogate.SURROGATES` at ``p - threshold`` over one row.
 
@@ -161,7 +139,7 @@ def _surrogate_row_nb(p, threshold, code, a, b, one, out):  # type: ignore[no-un
             out[j] = a * max(one - one, one - a * abs(p[j] - threshold[j]))
 
 
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _spiking_backward_nb(  # type: ignore[no-untyped-def]
     grad_z, p, beta, threshold, v_reset, zero_reset, detach_reset, code, a, b, one, need_beta, grad_p, grad_beta
 ):
@@ -200,7 +178,7 @@ def _spiking_backward_nb(  # type: ignore[no-untyped-def]
                     grad_beta[j] += g[j] * prev
 
 
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _count_nonzeros_nb(x, row_count, col_count):  # type: ignore[no-untyped-def]
     rows, cols = x.shape
     for r in range(rows):
@@ -212,7 +190,7 @@ def _count_nonzeros_nb(x, row_count, col_count):  # type: ignore[no-untyped-def]
         row_count[r] = count
 
 
-@maybe_njit
+@maybe_njit(error_model="numpy")
 def _fill_csr_pair_nb(x, ccol, cols_out, values_out, rows_t_out, values_t_out):  # type: ignore[no-untyped-def]
     rows, cols = x.shape
     next_t = ccol[:-1].copy()  # next free slot of each column in the transposed CSR

@@ -48,6 +48,7 @@ def example_if8() -> Target:
         max_delay=0,
         recurrent=False,
         node_types=frozenset({"Input", "Output", "Linear", "IF"}),
+        reset_modes=frozenset({"zero"}),
         mismatch={},
         energy={
             "synaptic_event": EnergyConstant(2e-12, "J", FICTIONAL_ENERGY, measured=False),

@@ -219,6 +219,7 @@ def dynapse2() -> Target:
         max_delay=0,
         recurrent=True,
         node_types=frozenset({"Input", "Output", "Linear", "LIF", "CubaLIF"}),
+        reset_modes=frozenset({"zero"}),  # the DPI neuron resets its membrane to a reset level, never by subtraction
         mismatch=dict(MISMATCH),
         energy=dict(ENERGY),
         sources={

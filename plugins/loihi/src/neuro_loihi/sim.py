@@ -20,33 +20,14 @@ source), so the cost per step is (#active sources x fan-out) + (#neurons).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
+from neuro_core.accel import maybe_njit
 from neuro_core.results import SimResult
 
 from .program import Network
 from .target import ACT_SHIFT, DECAY_SHIFT, DECAY_UNITY, MAX_DELAY, RING_SLOTS, STATE_BITS, VTH_SHIFT
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_numba: Any
-try:  # numba is the optional `fast` extra: the same source runs without it, slower
-    import numba as _numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised in environments without numba
-    _numba = None
-    HAVE_NUMBA = False
-
-
-def maybe_njit(func: F) -> F:
-    """``numba.njit(cache=True)`` when numba is installed, else ``func`` unchanged."""
-    if _numba is None:
-        return func
-    return cast(F, _numba.njit(cache=True, nogil=True)(func))
-
 
 #: Names of the activity counters, in the column order of the kernel's counter array.
 COUNTERS = (

@@ -115,6 +115,7 @@ def _target(name: str, loihi2: bool) -> Target:
         max_delay=MAX_DELAY,
         recurrent=True,
         node_types=frozenset({"Input", "Output", "Linear", "Affine", "CubaLIF", "LIF", "IF", "LI"}),
+        reset_modes=frozenset({"zero"}),  # PyLifModelBitAcc: v = 0 after a spike
         mismatch={},
         energy=_energy(loihi2),
         sources={

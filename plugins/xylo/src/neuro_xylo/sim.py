@@ -32,32 +32,12 @@ counts, which only the firing pass touches. Compiled with numba when installed (
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import numpy as np
+from neuro_core.accel import maybe_njit
 
 from .program import XyloImage
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-numba: Any
-try:  # numba is the optional extra ``fast``: the kernel below runs (slower) without it
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only where numba is absent
-    numba = None
-    HAVE_NUMBA = False
-
-
-def maybe_njit(function: F) -> F:
-    """``numba.njit`` of ``function`` if numba imports, else ``function`` unchanged (same source)."""
-    if numba is None:
-        return function
-    return numba.njit(cache=True, nogil=True)(function)  # type: ignore[no-any-return, return-value]
-
 
 MAX_INPUT_EVENTS = 15  # per channel per step (xylosim MAX_NUM_INP_SPIKES)
 MAX_HIDDEN_SPIKES = 31  # per hidden neuron per step (xylosim MAX_NUM_SPIKES)

@@ -113,6 +113,7 @@ def _target(
         max_delay=0,
         recurrent=True,
         node_types=frozenset({"Input", "Output", "Linear", "CubaLIF"}),
+        reset_modes=frozenset({"subtract"}),  # xylosim: v -= threshold while v >= threshold
         energy=_energy(static_measured=imu_power_is_own),
         sources={
             "neurons_per_core": summary_source,
