@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from neuro_core import Graph, Linear, QuantizationError, Target
+from neuro_core import IF, Graph, GraphError, Linear, QuantizationError, Target
 
 from . import target as hw
 from .mapper import assign_cores, core_features
@@ -218,6 +218,12 @@ def quantize_graph(target: Target, graph: Graph, options: Mapping[str, Any]) -> 
         raise ValueError(f"unknown weight quantizer {method!r}; choose one of {METHODS}")
     tolerance = float(options.get("tolerance", DEFAULT_TOLERANCE))
     seed = int(options.get("seed", 0))
+    for name, node in graph.nodes.items():
+        if isinstance(node, IF) and node.reset not in target.reset_modes:
+            raise GraphError(
+                f"node {name!r} has reset {node.reset!r}: DYNAP-SE2 neurons reset to a reset level "
+                f"(reset modes {sorted(target.reset_modes)})"
+            )
     structure = structure_of(graph)
     pops = list(structure.populations)
     currents = {pop: population_currents(graph, pop) for pop, _ in pops}
