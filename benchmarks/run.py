@@ -64,11 +64,11 @@ def render(failed: list[str]) -> str:
         *[f"| {key} | {value} |" for key, value in info.items()],
         "",
     ]
-    quick = [s.name for s in sections if s.quick]
+    quick = [s for s in sections if s.quick]
     if quick:
         lines += [
-            f"**Not published:** {', '.join(quick)} ran with `--quick` (tiny sizes, a smoke test of the "
-            "script); their figures are not results. Re-run without `--quick` to publish.",
+            "**Not measured yet at full size** (only `--quick` smoke runs exist, whose figures are not "
+            "results, so they are not shown): " + "; ".join(f"{s.title}: `{s.command}`" for s in quick),
             "",
         ]
     if failed:
@@ -76,7 +76,8 @@ def render(failed: list[str]) -> str:
     if not sections:
         lines += ["No results yet: run `python benchmarks/run.py`.", ""]
     for section in sections:
-        lines.append(section.markdown())
+        if not section.quick:
+            lines.append(section.markdown())
     return "\n".join(lines).rstrip() + "\n"
 
 
