@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,6 +30,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import __version__
+from .container import atomic_path
 from .device import Device, device, devices
 from .errors import FileFormatError, NeuroError
 from .graph import Graph
@@ -53,19 +53,9 @@ def save_npz_atomic(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarra
 
     A failure part-way leaves any previous file at ``path`` untouched and no temporary file behind.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
-            np.savez(handle, allow_pickle=False, **named)  # plain arrays only: the file never holds code
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, allow_pickle=False, **named)  # plain arrays only: the file never holds code
 
 
 def load_inputs(path: str | os.PathLike[str]) -> np.ndarray:

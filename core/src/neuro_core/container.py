@@ -16,7 +16,8 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,26 @@ def checksum(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str
         digest.update(f"{name}|{array.dtype.str}|{array.shape}".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; on success it is flushed to disk and renamed over
+    ``path``, on any error it is removed. Every file neuro writes goes through here, so a crash leaves
+    the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_container(
@@ -64,25 +85,13 @@ def write_container(
     header = {"magic": MAGIC, "kind": kind, "version": version, "meta": dict(meta)}
     digest = checksum(header, arrays)
     header["checksum"] = digest
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(
-                raw, "w", compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-            ) as archive:
-                archive.writestr(_HEADER, json.dumps(header, sort_keys=True, indent=1))
-                for name, array in arrays.items():
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
-                    archive.writestr(f"arrays/{name}.npy", buffer.getvalue())
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=compression) as archive:
+        archive.writestr(_HEADER, json.dumps(header, sort_keys=True, indent=1))
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+            archive.writestr(f"arrays/{name}.npy", buffer.getvalue())
     return digest
 
 

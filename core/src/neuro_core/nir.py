@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .container import atomic_path
 from .errors import FileFormatError, GraphError
 from .graph import (
     IF,
@@ -190,17 +190,8 @@ def save(graph: Graph, path: str | os.PathLike[str]) -> None:
     """Write ``graph`` to ``path`` as a NIR (HDF5) file, atomically (temporary file, then rename)."""
     nir = _nir()
     nir_graph = to_nir(graph)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".nir-", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        nir.write(tmp, nir_graph)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        nir.write(os.fspath(tmp), nir_graph)
 
 
 # ================================================================================================

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..container import atomic_path
 from ..errors import FileFormatError, NeuroError
 from .spikedata import SpikeData
 
@@ -44,27 +45,19 @@ def write_shd(data: SpikeData, path: str | os.PathLike[str]) -> None:
     h5py = _h5py()
     if data.n_channels > 65536:
         raise NeuroError(f"SHD stores units as uint16: n_channels must be <= 65536, got {data.n_channels}")
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with h5py.File(tmp, "w") as handle:
-            times = handle.create_dataset("spikes/times", (len(data),), dtype=h5py.vlen_dtype(np.float32))
-            units = handle.create_dataset("spikes/units", (len(data),), dtype=h5py.vlen_dtype(np.uint16))
-            for i in range(len(data)):
-                t, u = data.sample(i)
-                times[i] = t.astype(np.float32)
-                units[i] = u.astype(np.uint16)
-            handle.create_dataset("labels", data=data.labels.astype(np.uint16))
-            handle.create_dataset("extra/speaker", data=data.speakers.astype(np.int32))
-            handle.create_dataset("extra/keys", data=np.array([c.encode() for c in data.classes]))
-            handle.attrs["n_channels"] = data.n_channels
-            if data.duration is not None:
-                handle.attrs["duration"] = data.duration
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
+        times = handle.create_dataset("spikes/times", (len(data),), dtype=h5py.vlen_dtype(np.float32))
+        units = handle.create_dataset("spikes/units", (len(data),), dtype=h5py.vlen_dtype(np.uint16))
+        for i in range(len(data)):
+            t, u = data.sample(i)
+            times[i] = t.astype(np.float32)
+            units[i] = u.astype(np.uint16)
+        handle.create_dataset("labels", data=data.labels.astype(np.uint16))
+        handle.create_dataset("extra/speaker", data=data.speakers.astype(np.int32))
+        handle.create_dataset("extra/keys", data=np.array([c.encode() for c in data.classes]))
+        handle.attrs["n_channels"] = data.n_channels
+        if data.duration is not None:
+            handle.attrs["duration"] = data.duration
 
 
 def read_shd(path: str | os.PathLike[str], n_channels: int | None = None, duration: float | None = None) -> SpikeData:
