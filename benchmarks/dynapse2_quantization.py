@@ -2,7 +2,7 @@
 
 Per core the chip holds four base weight currents and every synapse a 4-bit mask selecting a sum
 of them. The same trained networks (plain BPTT and mismatch-noise training, both tasks of
-``neuro_dynapse2.tasks``) are quantized with both methods (``neuro_dynapse2.quantize``);
+``neuro_dynapse2.tasks``: delayed_cue, cue_accumulation) are quantized with both methods (``neuro_dynapse2.quantize``);
 reported: the per-core relative RMS reconstruction error, the quantization time, and the
 deployed accuracy on the nominal chip and over virtual chips (chip_id 0..N-1, mean and 5th
 percentile), against the float model's accuracy.
@@ -20,8 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
 from neuro_dynapse2.quantize import METHODS as QUANTIZERS
-from neuro_dynapse2.robust import FULL, QUICK, deployed_accuracies, predictions, train
-from neuro_dynapse2.tasks import TASKS, make_task
+from neuro_dynapse2.robust import FULL, QUICK, TASKS, deployed_accuracies, predictions, train
+from neuro_dynapse2.tasks import make_task
 
 
 def run(quick: bool = False) -> Section:

@@ -1,7 +1,7 @@
 """DYNAP-SE2: one trained network deployed to many virtual chips, four training methods compared.
 
 For each of two tasks that need temporal memory (``neuro_dynapse2.tasks``: ``delayed_cue``,
-``temporal_xor``) the same network (8 inputs -> 48 recurrent DPI neurons -> 2 output neurons) is
+``cue_accumulation``) the same network (8 inputs -> 48 recurrent DPI neurons -> 2 output neurons) is
 trained four ways (``neuro_dynapse2.robust``: plain BPTT, mismatch-noise injection, adversarial
 parameter attack, and the network-level "mimic" method of Buchel et al. 2021), then deployed
 through the whole toolchain (to_graph -> quantize (exact search) -> map -> program) and run by
@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
-from neuro_dynapse2.robust import FULL, METHODS, QUICK, deployed_accuracies, train
-from neuro_dynapse2.tasks import TASKS, make_task
+from neuro_dynapse2.robust import FULL, METHODS, QUICK, TASKS, deployed_accuracies, train
+from neuro_dynapse2.tasks import make_task
 
 
 def run(quick: bool = False) -> Section:

@@ -10,10 +10,10 @@ layer in its own convention. This module converts both ways:
   metadata) kept in NIR ``metadata`` under the key ``"neuro"``, so neuro -> NIR -> neuro is exact.
 - :func:`from_nir` / :func:`load` read any NIR graph: subgraphs are flattened, batch dimensions
   in Input/Output shapes are dropped, scalar parameters are broadcast, and the producer's
-  convention (``"neuro"``, ``"snntorch"``, ``"norse"``, ``"rockpool"`` or plain ``"nir"``) is
-  detected or given, and converted to the IR's physical values (forward Euler, time constants in
-  seconds, see :mod:`neuro_core.reference`). Values that a file cannot tell (dt; snnTorch's reset)
-  must be passed by the caller; the error says which and why.
+  convention (``"neuro"``, ``"snntorch"``, ``"norse"``, ``"rockpool"``, ``"sinabs"`` or plain
+  ``"nir"``) is detected or given, and converted to the IR's physical values (forward Euler, time
+  constants in seconds, see :mod:`neuro_core.reference`). Values that a file cannot tell (dt;
+  snnTorch's and Sinabs' reset) must be passed by the caller; the error says which and why.
 
 Every convention handled is documented in ``docs/nir.md``.
 """
@@ -51,7 +51,7 @@ from .graph import (
 #: Version of the ``"neuro"`` metadata layout written by :func:`to_nir`.
 NIR_METADATA_VERSION = 1
 #: Producers whose conventions :func:`from_nir` knows. ``"nir"`` is the plain NIR specification.
-PRODUCERS = ("neuro", "nir", "snntorch", "norse", "rockpool")
+PRODUCERS = ("neuro", "nir", "snntorch", "norse", "rockpool", "sinabs")
 #: snnTorch's exporter and importer fix dt at this value (snntorch/export_nir.py, import_nir.py).
 SNNTORCH_DT = 1e-4
 
@@ -281,10 +281,11 @@ def from_nir(
             except ``"neuro"`` (stored in metadata) and ``"rockpool"`` (recoverable from ``r``);
             if given for those, it must agree with the file.
         reset: ``"zero"`` or ``"subtract"`` for every spiking population. Required for snnTorch
-            files (snnTorch's default reset is by subtraction, its exporter does not say);
-            defaults to ``"zero"`` (NIR, Norse) or ``"subtract"`` (Rockpool).
-        producer: ``"neuro"``, ``"nir"`` (the plain specification), ``"snntorch"``, ``"norse"``
-            or ``"rockpool"``; detected from metadata and node patterns when ``None``.
+            and Sinabs files with spiking neurons (both default to reset by subtraction, both
+            exporters write NIR's reset to ``v_reset``); defaults to ``"zero"`` (NIR, Norse) or
+            ``"subtract"`` (Rockpool).
+        producer: ``"neuro"``, ``"nir"`` (the plain specification), ``"snntorch"``, ``"norse"``,
+            ``"rockpool"`` or ``"sinabs"``; detected from metadata and node patterns when ``None``.
 
     Returns:
         The graph; ``metadata["nir_producer"]`` names the convention used (except for neuro's own
@@ -554,9 +555,13 @@ def _neuron_params(flat: _Flat, params: dict[str, dict[str, np.ndarray]]) -> lis
 
 
 def _detect_producer(flat: _Flat, params: dict[str, dict[str, np.ndarray]], batch_dim: bool) -> str:
-    """Guess the producer: neuro metadata, else snnTorch's/Norse's/Rockpool's parameter patterns, else plain NIR.
+    """Guess the producer: neuro metadata, else snnTorch's/Sinabs'/Norse's/Rockpool's parameter patterns, else NIR.
 
     snnTorch: every leaky node has ``r == tau / 1e-4`` (and ``w_in == tau_syn / 1e-4``).
+    Sinabs: only LI, LIF and IF neurons, all with ``r == 1`` and ``v_leak == v_reset == 0``, and at least one
+    leaky node, every leaky ``tau >= 1`` (Sinabs writes tau in time steps; as seconds that would be a
+    time constant slower than any SNN uses, and Norse's are below dt). An IF-only Sinabs file looks like
+    Norse's (whose IF reading is the same, reset aside): pass ``producer="sinabs"`` for it.
     Norse: every neuron has ``r == 1`` and ``w_in == 1``, and some time constant is below 1 ms
     (its exporter writes ``dt * tau``, issue norse#411) or an Input shape has a batch dimension.
     Rockpool: every leaky node has ``w_in == 1``, ``v_leak == 0`` and ``r = tau exp(-dt/tau) / dt``
@@ -570,6 +575,8 @@ def _detect_producer(flat: _Flat, params: dict[str, dict[str, np.ndarray]], batc
         return "nir"
     if leaky and all(_is_snntorch(k, p) for k, p in leaky):
         return "snntorch"
+    if leaky and all(_is_sinabs(k, p) for k, p in neurons):
+        return "sinabs"
     if all(np.all(p["r"] == 1.0) and np.all(p.get("w_in", 1.0) == 1.0) for _, p in neurons):
         taus = [p[t] for k, p in leaky for t in ("tau", "tau_mem", "tau_syn") if t in p]
         if batch_dim or any(np.any(t < 1e-3) for t in taus):
@@ -585,6 +592,12 @@ def _is_snntorch(kind: str, p: dict[str, np.ndarray]) -> bool:
     if "tau_syn" in p:
         ok = ok and bool(np.allclose(p["w_in"], p["tau_syn"] / SNNTORCH_DT, rtol=1e-5, atol=0))
     return ok
+
+
+def _is_sinabs(kind: str, p: dict[str, np.ndarray]) -> bool:
+    if kind not in ("LI", "LIF", "IF") or np.any(p["r"] != 1.0) or np.any(p.get("v_reset", 0.0) != 0.0):
+        return False
+    return kind == "IF" or bool(np.all(p["v_leak"] == 0.0) and np.all(p["tau"] >= 1.0))
 
 
 def _rockpool_dt(leaky: list[tuple[str, dict[str, np.ndarray]]]) -> float | None:
@@ -846,9 +859,10 @@ _SNNTORCH_ZERO_RESET = (
 )
 
 
-def _decay(tau: np.ndarray, file_dt: float, itemsize: Any) -> np.ndarray:
-    """``1 - file_dt/tau``; rounded to float32 when the file is float32 (snnTorch's beta is)."""
-    decay = 1.0 - file_dt / tau
+def _decay(tau: np.ndarray, file_dt: float, itemsize: Any, exponential: bool = False) -> np.ndarray:
+    """``1 - file_dt/tau`` (``exp(-file_dt/tau)`` if ``exponential``); rounded to float32 when the file is
+    float32 (snnTorch's beta and Sinabs' alpha are)."""
+    decay = np.exp(-file_dt / tau) if exponential else 1.0 - file_dt / tau
     if itemsize is not None and int(itemsize) == 4:
         decay = decay.astype(np.float32).astype(np.float64)
     if np.any(decay <= 0) or np.any(decay >= 1):
@@ -959,12 +973,60 @@ class _Rockpool(_Convention):
         return values
 
 
+class _Sinabs(_Convention):
+    """Sinabs (sinabs/nir.py): tau in time steps with the exact decay ``exp(-1/tau)``, r = 1, no dt, no reset mode.
+
+    Sinabs simulates, per step, ``v = a v + g x`` with ``a = exp(-1/tau_mem)`` (tau counted in steps) and
+    ``g = 1 - a`` for LIF (``norm_input=True``, its default) or ``g = 1`` for ExpLeak (``norm_input=False``,
+    its default); IAF adds ``x`` to v. It spikes when ``v >= threshold`` and then, in the same step as the IR,
+    subtracts the threshold (MembraneSubtract, its default) or sets v to 0 (MembraneReset). In the IR's
+    forward Euler the same decay needs ``tau = dt/(1 - a)`` seconds; the gains follow. The exporter writes
+    neither ``norm_input`` nor ``tau_syn`` (nor ``min_v_mem``, the spike function, dt or the reset), so each
+    layer is read with Sinabs' defaults and without a synapse.
+    """
+
+    name = "sinabs"
+
+    def missing_dt(self) -> str:
+        return (
+            "dt is missing: Sinabs' NIR exporter writes tau_mem in time steps and stores no dt, so the time "
+            "constants cannot be given in seconds without it (the spikes do not depend on it); "
+            "pass dt=<seconds per step> (neuro CLI: --dt)"
+        )
+
+    def resolve_reset(self, flat: _Flat, reset: str | None) -> str:
+        if reset is None and any(type(n).__name__ in ("LIF", "IF") for n in flat.nodes.values()):
+            raise GraphError(
+                "reset is missing: Sinabs' default reset_fn is MembraneSubtract (reset='subtract'; MembraneReset() "
+                "is reset='zero'), but its NIR exporter writes NIR's reset to v_reset = 0 for every layer, so the "
+                "file cannot tell which the network used; pass reset='subtract' or reset='zero' (neuro CLI: --reset)"
+            )
+        return reset or self.default_reset
+
+    def neuron(self, name: str, kind: str, p: dict[str, np.ndarray], ctx: _Context) -> dict[str, np.ndarray]:
+        if kind not in ("LI", "LIF", "IF"):
+            raise GraphError(f"NIR node {name!r} is a {kind}, but Sinabs' exporter writes only LI, LIF and IF neurons")
+        values = {k: v for k, v in p.items() if not k.startswith("_")}
+        if kind == "IF":
+            return values  # IAF: v += x per step, the IR's IF with r as written
+        if np.any(values["tau"] <= 0):
+            raise GraphError(
+                f"NIR node {name!r} ({kind}) tau {values['tau'].tolist()} (Sinabs: time steps) must be positive"
+            )
+        a = _decay(values["tau"], 1.0, p.get("_itemsize_tau"), exponential=True)  # one step: tau counts steps
+        values["tau"] = ctx.dt / (1.0 - a)
+        if kind == "LI":  # ExpLeak, norm_input=False: v = a v + x, so dt/tau r must be 1
+            values["r"] = values["r"] / (1.0 - a)
+        return values  # LIF, norm_input=True: v = a v + (1 - a) x, which dt/tau r gives with r as written
+
+
 _CONVENTIONS: dict[str, _Convention] = {
     "nir": _Convention(),
     "neuro": _Neuro(),
     "snntorch": _SnnTorch(),
     "norse": _Norse(),
     "rockpool": _Rockpool(),
+    "sinabs": _Sinabs(),
 }
 
 __all__ = ["NIR_METADATA_VERSION", "PRODUCERS", "from_nir", "load", "rescale_time", "save", "to_nir"]

@@ -58,6 +58,15 @@ def test_both_quantizers_approximate_gaussian_weights(quantizer) -> None:
     assert code.error <= nrmse(values, _MASKS[best_masks(values, binary)] @ binary) + 1e-12
 
 
+@pytest.mark.parametrize("quantizer", [quantize_exact, quantize_autoencoder])
+def test_quantizers_keep_every_base_within_the_settable_range(quantizer) -> None:
+    values = np.abs(np.random.default_rng(2).normal(size=400)) * 3.0  # up to ~10: above 2 x max_base
+    code = quantizer(values, max_base=1.0)
+    assert np.all(code.bases <= 1.0) and np.all(code.bases >= 0)
+    # the largest level reachable is the sum of the four bases (every bit of the mask set)
+    assert code.reconstruct().max() <= 4.0 + 1e-12
+
+
 def test_quantize_writes_masks_cores_and_per_core_biases() -> None:
     quantized = CHIP.quantize(strong_network())
     meta = quantized.metadata["dynapse2"]

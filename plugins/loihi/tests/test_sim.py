@@ -93,4 +93,6 @@ def test_power_is_counters_times_published_energies(chip: neuro_core.Device) -> 
         + result.counters["tile_hops"].mean() * energy["spike_per_tile_hop"].value
     )
     assert report.dynamic_energy_per_inference_j == pytest.approx(expected)
-    assert "Davies" in report.source and report.measured is False
+    assert report.static_w == energy["static_chip"].value == pytest.approx(0.029)
+    assert report.energy_per_inference_j == pytest.approx(expected + 0.029 * result.duration)
+    assert "Davies" in report.source and "Blouw" in report.source and report.measured is False

@@ -18,6 +18,10 @@ neurons, minimising the squared error ``sum (|w| - w_hat)^2`` (what the synaptic
   (search over all 16 masks); given the masks, the bases by least squares (clipped at zero);
   from several starts (binary code, quantiles), keeping the best.
 
+Both keep every base within the bias generator's range (``max_base``, the largest settable
+current): larger weights are then reached only as sums of bases, up to four times that current,
+and any excess shows up as reconstruction error rather than as an unsettable bias.
+
 Biases: every bias current is one (coarse 0..5, fine 0..255) pair per core (``target.coarse_fine``).
 
 The reconstruction error reported (and compared with ``tolerance``) is the normalised RMS error
@@ -86,23 +90,27 @@ def best_masks(values: np.ndarray, bases: np.ndarray) -> np.ndarray:
     return np.argmin(np.abs(values[:, None] - levels[None, :]), axis=1)
 
 
-def quantize_exact(values: np.ndarray, iters: int = 30) -> WeightCode:
-    """Alternating exact-mask / least-squares-bases quantization of non-negative ``values`` (M,)."""
+def quantize_exact(values: np.ndarray, iters: int = 30, max_base: float = np.inf) -> WeightCode:
+    """Alternating exact-mask / least-squares-bases quantization of non-negative ``values`` (M,).
+
+    ``max_base`` bounds every base (same unit as ``values``); the bases step is then a projected
+    least-squares fit.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0 or values.max() == 0:
         return WeightCode(np.zeros(4), np.zeros(values.size, dtype=np.int64), 0.0, "exact")
-    top = values.max()
+    top = min(values.max(), 4 * max_base)
     starts = [top * np.array([1, 2, 4, 8]) / 15]
     q = np.quantile(values, [0.1, 0.3, 0.6, 0.95])
     starts.append(np.array([q[0], q[1] - q[0], q[2] - q[1], q[3] - q[2]]).clip(min=top * 1e-3))
     starts.append(np.geomspace(max(values.min(), top * 1e-3), top, 4))
     best: WeightCode | None = None
     for bases in starts:
-        bases = np.sort(np.abs(bases))
+        bases = np.sort(np.abs(bases).clip(max=max_base))
         for _ in range(iters):
             masks = best_masks(values, bases)
             solution, *_ = np.linalg.lstsq(_MASKS[masks], values, rcond=None)
-            new = np.clip(solution, 0.0, None)
+            new = np.clip(solution, 0.0, max_base)
             if np.allclose(new, bases, rtol=1e-9, atol=0):
                 break
             bases = new
@@ -132,8 +140,12 @@ def quantize_autoencoder(
     lr: float = 0.01,
     seed: int = 0,
     lr_code: float = 0.002,
+    max_base: float = np.inf,
 ) -> WeightCode:
-    """The autoencoder quantizer of Cakal et al. 2024 on non-negative ``values`` (M,) (seeded)."""
+    """The autoencoder quantizer of Cakal et al. 2024 on non-negative ``values`` (M,) (seeded).
+
+    The learnt code is clipped to ``max_base`` (same unit as ``values``) at the end.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0 or values.max() == 0:
         return WeightCode(np.zeros(4), np.zeros(values.size, dtype=np.int64), 0.0, "autoencoder")
@@ -167,18 +179,19 @@ def quantize_autoencoder(
         loss.backward()
         optimiser.step()
     assert best_code is not None and best_bits is not None
-    bases = best_code.numpy() * scale
+    bases = np.minimum(best_code.numpy() * scale, max_base)
     bits = best_bits.numpy().astype(np.int64)  # (4, m)
     masks = (bits * (1 << np.arange(4))[:, None]).sum(axis=0)
     return WeightCode(bases, masks, nrmse(values, _MASKS[masks] @ bases), "autoencoder")
 
 
-def quantize_weights(values: np.ndarray, method: str = "exact", seed: int = 0) -> WeightCode:
-    """Quantize non-negative weight magnitudes of one core with ``method`` (``"exact"``/``"autoencoder"``)."""
+def quantize_weights(values: np.ndarray, method: str = "exact", seed: int = 0, max_base: float = np.inf) -> WeightCode:
+    """Quantize non-negative weight magnitudes of one core with ``method`` (``"exact"``/``"autoencoder"``),
+    every base at most ``max_base`` (same unit as ``values``)."""
     if method == "exact":
-        return quantize_exact(values)
+        return quantize_exact(values, max_base=max_base)
     if method == "autoencoder":
-        return quantize_autoencoder(values, seed=seed)
+        return quantize_autoencoder(values, seed=seed, max_base=max_base)
     raise ValueError(f"unknown weight quantizer {method!r}; choose one of {METHODS}")
 
 
@@ -264,7 +277,7 @@ def quantize_graph(target: Target, graph: Graph, options: Mapping[str, Any]) -> 
             r, c = np.nonzero(sub)
             entries.append((p.name, rows_in_core[r], c))
         values = np.concatenate([np.abs(weights[name][r, c]) for name, r, c in entries]) if entries else np.zeros(0)
-        code = quantize_weights(values / NA, method, seed)
+        code = quantize_weights(values / NA, method, seed, max_base=hw.COARSE_MAX_CURRENT[-1] / NA)
         bases = []
         for k in range(4):  # the bases are bias currents too: round them to (coarse, fine)
             coarse, fine, current = _bias_pair(float(code.bases[k]) * NA, f"core {core} base weight Iw_{k}")

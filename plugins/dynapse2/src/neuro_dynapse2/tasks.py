@@ -9,13 +9,17 @@ over, so a network must hold the information across a silent delay.
 - ``temporal_xor``: two 15 ms pulses separated by a gap, each on group A or B; class 1 if they
   differ (XOR), 0 if equal; read after the second pulse and a delay (the Rockpool DYNAP-SE
   ``temporal_xor`` example poses the same problem).
+- ``cue_accumulation``: five 10 ms cues, 10 ms apart, each on group A or B; class = the group that
+  got the majority, read after a delay (the evidence-accumulation task of Bellec et al. 2020,
+  e-prop, Nature Communications 11:3625, shortened to the chip's time constants).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-TASKS = ("delayed_cue", "temporal_xor")
+TASKS = ("delayed_cue", "temporal_xor", "cue_accumulation")
+CUES = 5  # cue_accumulation: odd, so a majority always exists
 
 
 def make_task(
@@ -48,6 +52,18 @@ def make_task(
         for i, label in enumerate(y):
             rates[i, :cue, groups[label]] = rate_hz
         rates[:, cue + delay :, :] = rate_hz / 2
+        readout = go
+    elif name == "cue_accumulation":
+        cue, pause, delay, go = steps_of(0.01), steps_of(0.01), steps_of(delay_s), steps_of(0.02)
+        total = CUES * (cue + pause) + delay + go
+        rates = np.full((n_samples, total, n_in), background_hz)
+        sides = rng.integers(0, 2, (n_samples, CUES))
+        y = (sides.sum(axis=1) > CUES // 2).astype(np.int64)
+        for i in range(n_samples):
+            for k, side in enumerate(sides[i]):
+                start = k * (cue + pause)
+                rates[i, start : start + cue, groups[side]] = rate_hz
+        rates[:, -go:, :] = rate_hz / 2
         readout = go
     else:
         pulse, gap, tail = steps_of(0.015), steps_of(delay_s / 2), steps_of(delay_s / 2)
