@@ -20,8 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
 from neuro_dynapse2.quantize import METHODS as QUANTIZERS
-from neuro_dynapse2.robust import FULL, QUICK, TASKS, deployed_accuracies, predictions, train
-from neuro_dynapse2.tasks import make_task
+from neuro_dynapse2.robust import FULL, QUICK, TASKS, deployed_accuracies, train
+from neuro_dynapse2.tasks import make_task, predictions
 
 
 def run(quick: bool = False) -> Section:

@@ -78,3 +78,16 @@ def make_task(
         rates[:, -readout:, :] = rate_hz / 2  # the "report now" cue
     x = (rng.random(rates.shape) < rates * dt).astype(np.float64)
     return x, y.astype(np.int64), readout
+
+
+def decide(counts: np.ndarray) -> np.ndarray:
+    """Class per sample from output spike counts (B, n_out): the most spiking output neuron, or -1
+    (always wrong) when none fires or the top count is tied."""
+    top = counts.max(axis=1)
+    winners = (counts == top[:, None]).sum(axis=1)
+    return np.where((top > 0) & (winners == 1), counts.argmax(axis=1), -1)
+
+
+def predictions(outputs: np.ndarray, window: int) -> np.ndarray:
+    """Class per sample from output spikes (B, T, n_out): :func:`decide` on the last ``window`` steps."""
+    return decide(outputs[:, -window:].sum(axis=1))
