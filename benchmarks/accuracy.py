@@ -5,14 +5,21 @@ Adam on cross-entropy of the read-out potential averaged over time (``readout="m
 the CPU, seed 0. Data:
 
 - synthetic spoken digits (shipped release, ``load_spoken_digits``), 16 and 700 channels: trained on
-  the training voices, tested on voices whose espeak-ng variants never occur in training;
+  the training voices, tested on voices whose espeak-ng variants never occur in training; the
+  700-channel training set is augmented (``neuro_core.datasets.augment``: two randomly shifted,
+  stretched, channel-shifted, thinned and tilted copies) and trained 10 epochs at lr 5e-3;
 - FSDD real recordings through the same front end, trained on three speakers, tested on the fourth,
   for each of the four speakers (leave-one-speaker-out) and their mean; benchmarks only (read from
-  ``../shared/datasets`` or ``$NEURO_DATASETS``); a second group adds every synthetic voice to the
-  three training speakers (more speakers, same front end);
+  ``../shared/datasets`` or ``$NEURO_DATASETS``); 10 epochs, lr 5e-3; a second group adds every
+  synthetic voice to the three training speakers (more speakers, same front end) plus two augmented
+  copies of that training set, 10 epochs, lr 2e-3;
 - keyword spotting ("aloha" vs similar words and noise), unseen voices: accuracy, miss and false-alarm rates;
 - randman (10 classes, 1-D manifolds, 50 units, spike timing only), held-out samples;
 - MNIST 16x16 (the BrainScaleS-2 size) from ``mnist10k.npz``, rate coded, held-out digits.
+
+Recipes were chosen on validation splits that exclude the reported test data (700 channels: a
+quarter of the training voices; FSDD: train on two of jackson/nicolas/theo, validate on the third,
+george never used), then each task is trained and tested once.
 
 Speech is binned to 10 ms steps (80 steps for 0.8 s), which keeps training to minutes on a CPU.
 Must show (issue 3): synthetic unseen voices >= 90 %, FSDD with one speaker held out >= 85 %.
@@ -38,7 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
 from neuro_core import datasets
-from neuro_core.datasets import SpikeData
+from neuro_core.datasets import SpikeAugment, SpikeData, augment
 from neuro_core.errors import NeuroError
 from neuro_core.nn import LI, Linear, Network, RecurrentLIF
 from neuro_core.training import Trainer
@@ -60,6 +67,8 @@ class Task:
     lr: float = 2e-3
     tau: float = 0.05
     kws: bool = False
+    augmentation: SpikeAugment | None = None  # training set = originals + `copies` transformed copies
+    copies: int = 0
 
 
 def model(n_in: int, hidden: int, n_out: int, dt: float, tau: float) -> Network:
@@ -134,18 +143,41 @@ def mnist16(quick: bool) -> tuple[SpikeData, SpikeData]:
     return encode(x_train, y_train, n_steps=50, seed=0), encode(x_test, y_test, n_steps=50, seed=1)
 
 
+#: Training-set augmentation of the 700-channel digits (chosen on held-out training voices, see run()):
+#: +-50 ms shift, up to 15 % faster/slower, +-40 channels (about 1.3 ERB: another vocal-tract length),
+#: 20 % of events dropped, spectral tilt up to e^1 between the ends of the bank.
+SHD_AUGMENT = SpikeAugment(time_shift=0.05, time_stretch=0.15, channel_shift=40, drop=0.2, channel_tilt=1.0)
+
+#: Augmentation of FSDD + synthetic training sets: +-50 ms, up to 10 % faster/slower, +-1 channel
+#: (1.5 ERB on the 16-channel bank), 10 % of events dropped, tilt up to e^1.
+FSDD_AUGMENT = SpikeAugment(time_shift=0.05, time_stretch=0.1, channel_shift=1, drop=0.1, channel_tilt=1.0)
+
 TASKS = [
     Task("synthetic spoken digits, 16 ch", spoken_digits(16), SPEECH_DT, 128, 40, 0.90, "unseen voices"),
-    Task("synthetic spoken digits, 700 ch", spoken_digits(700), SPEECH_DT, 256, 30, 0.90, "unseen voices"),
+    Task(
+        "synthetic spoken digits, 700 ch",
+        spoken_digits(700),
+        SPEECH_DT,
+        256,
+        10,
+        0.90,
+        "unseen voices",
+        lr=5e-3,
+        augmentation=SHD_AUGMENT,
+        copies=2,
+    ),
     *[
         Task(
             f"FSDD real speech, 16 ch{label}",
             fsdd(speaker, mix),
             SPEECH_DT,
             128,
-            30,
+            10,
             0.85,
             f"speaker {speaker} held out",
+            lr=2e-3 if mix else 5e-3,
+            augmentation=FSDD_AUGMENT if mix else None,
+            copies=2 if mix else 0,
         )
         for mix, label in ((False, ""), (True, ", + synthetic digits in training"))
         for speaker in FSDD_SPEAKERS
@@ -160,6 +192,11 @@ def run_task(task: Task, quick: bool) -> dict[str, Any]:
     """Train and test one task; the table row."""
     train, test = task.data(quick)
     duration = max(train.n_steps(task.dt), test.n_steps(task.dt)) * task.dt
+    n_original = len(train)
+    if task.augmentation is not None and task.copies:
+        train = augment(train, task.augmentation, task.copies, seed=0)  # the training set only
+    # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
+    torch.manual_seed(0)
     net = model(train.n_channels, 32 if quick else task.hidden, len(train.classes), task.dt, task.tau)
     trainer = Trainer(
         net, readout="mean", lr=task.lr, epochs=1 if quick else task.epochs, batch_size=32, seed=0, progress=False
@@ -171,7 +208,8 @@ def run_task(task: Task, quick: bool) -> dict[str, Any]:
     row: dict[str, Any] = {
         "dataset": task.name,
         "test split": task.split,
-        "train / test samples": f"{len(train)} / {len(test)}",
+        "train / test samples": f"{n_original} / {len(test)}"
+        + (f" (+{len(train) - n_original} augmented)" if len(train) > n_original else ""),
         "steps x dt": f"{round(duration / task.dt)} x {task.dt * 1e3:g} ms",
         "hidden": net.layers[0].n,
         "epochs": trainer.epochs,
@@ -211,6 +249,12 @@ def run(quick: bool = False) -> Section:
         "Synthetic speech: espeak-ng voices (accent x variant) -> gammatone front end -> LIF spikes at 1 ms, "
         "binned to 10 ms; test voices use espeak-ng variants absent from training (docs/datasets.md).",
         "FSDD: Free Spoken Digit Dataset (CC BY-SA 4.0), 4 speakers x 500 recordings, same front end.",
+        "Recipes (lr, epochs, augmentation) were chosen on validation splits, not on the reported test sets: "
+        "700 ch on 25 % of the training voices held out; FSDD on leave-one-out among jackson, nicolas and theo "
+        "(train on two, validate on the third) with george never used; each is then reported once.",
+        "Augmentation (neuro_core.datasets.augment, training sets only, seed 0): 700 ch: 2 transformed copies "
+        "(+-50 ms shift, +-15 % stretch, +-40 channels, 20 % event dropout, tilt e^1); FSDD + synthetic: 2 copies "
+        "(+-50 ms, +-10 %, +-1 channel, 10 % dropout, tilt e^1). Plain FSDD: none (it lowered validation accuracy).",
     ]
     return Section(
         name="accuracy",

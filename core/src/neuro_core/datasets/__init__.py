@@ -10,6 +10,8 @@ the Spiking Heidelberg Digits; dense (N, T, C) arrays or torch batches on demand
 - Front end: :class:`CochleaConfig`, :func:`cochleagram`, :func:`encode_spikes`, :func:`audio_to_spikes`.
 - Files: :func:`read_shd` / :func:`write_shd` (SHD/SSC HDF5 layout; needs ``neuro-core[hdf5]``),
   :meth:`SpikeData.save` / :meth:`SpikeData.load` (neuro container).
+- Augmentation: :class:`SpikeAugment` (seeded time shift/stretch, channel shift, dropout, tilt, noise
+  on the events), :func:`augment` (a training set plus transformed copies).
 - Toy tasks: :func:`randman`, :func:`delayed_xor`, :func:`spike_pattern_association`.
 - Images: :func:`rate_encode`, :func:`latency_encode`, :func:`load_mnist` (28x28 or 16x16),
   :func:`load_digits` (scikit-learn's 8x8 digits, if installed), :func:`downscale`.
@@ -19,6 +21,7 @@ See docs/datasets.md for provenance and licences.
 
 from __future__ import annotations
 
+from .augment import SpikeAugment, augment
 from .cochlea import CochleaConfig, audio_to_spikes, cochleagram, encode_spikes, erb_space, gammatone_bank
 from .images import downscale, latency_encode, load_digits, load_mnist, rate_encode
 from .shd import read_shd, write_shd
@@ -49,9 +52,11 @@ __all__ = [
     "SHIPPED",
     "CochleaConfig",
     "SpeechVariation",
+    "SpikeAugment",
     "SpikeData",
     "TTSNotAvailableError",
     "audio_to_spikes",
+    "augment",
     "cochleagram",
     "default_data_root",
     "delayed_xor",
