@@ -1,4 +1,4 @@
-"""NIR graphs built exactly as snnTorch 1.0.0, Norse 1.1.0 and Rockpool 3.1.0 export them import to
+"""NIR graphs built exactly as snnTorch 1.0.0, Norse 1.1.0, Rockpool 3.1.0 and Sinabs 3.1.3 export them import to
 graphs whose reference simulation matches each library's documented dynamics spike for spike.
 
 Each ``*_dynamics`` function restates the library's update equations from its source (cited), in
@@ -254,6 +254,73 @@ def test_rockpool_liftorch_recovers_dt_and_exponential_decays() -> None:
     assert_spike_for_spike(spikes_of(graph, x), rockpool_dynamics(x, w, b, tau_mem, tau_syn, thr, dt))
     with pytest.raises(GraphError, match=r"says dt=0\.001"):
         neuro_nir.from_nir(graph_nir, dt=2e-3)
+
+
+# ---- Sinabs (sinabs/layers/lif.py, exp_leak.py; sinabs/nir.py) ---------------------------------
+def sinabs_dynamics(x, w, b, tau_steps, thr, reset, leaky_output=False):  # type: ignore[no-untyped-def]
+    """Affine -> LIF (norm_input: v = a v + (1 - a) I, a = exp(-1/tau) in float32) spiking at v >= thr,
+    or, with ``leaky_output``, Affine -> ExpLeak (v = a v + I, no spikes)."""
+    a = np.exp(np.float32(-1.0) / tau_steps.astype(np.float32)).astype(np.float64)
+    v = np.zeros((x.shape[0], N))
+    out = np.zeros((x.shape[0], x.shape[1], N))
+    for t in range(x.shape[1]):
+        current = x[:, t] @ w.T + b
+        if leaky_output:
+            v = a * v + current
+            out[:, t] = v
+            continue
+        v = a * v + (1 - a) * current
+        spike = (v >= thr).astype(float)
+        v = v - spike * thr if reset == "subtract" else v * (1 - spike)
+        out[:, t] = spike
+    return out
+
+
+def sinabs_graph(neuron, w: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
+    """Sinabs' export of Sequential(Linear, neuron): Affine (always), shapes of one sample, no dt."""
+    return nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([N_IN])}),
+            "0": nir.Affine(weight=w, bias=b),
+            "1": neuron,
+            "output": nir.Output(output_type={"output": np.array([N])}),
+        },
+        edges=[("input", "0"), ("0", "1"), ("1", "output")],
+        type_check=False,
+    )
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_sinabs_lif_in_steps_with_exact_decay(reset: str) -> None:
+    tau_steps, thr = np.full(N, 8.0, np.float32), np.full(N, 0.4, np.float32)
+    w, b = weights(3)
+    lif = nir.LIF(tau=tau_steps, r=np.ones(N), v_leak=np.zeros(N), v_threshold=thr, v_reset=np.zeros(N))
+    graph = neuro_nir.from_nir(sinabs_graph(lif, w, b), dt=1e-3, reset=reset)
+    assert graph.metadata["nir_producer"] == "sinabs"
+    x = inputs(3)
+    expected = sinabs_dynamics(x, w.astype(np.float64), b.astype(np.float64), tau_steps, thr, reset)
+    assert_spike_for_spike(spikes_of(graph, x), expected)
+
+
+def test_sinabs_expleak_has_no_input_normalisation() -> None:
+    tau_steps = np.full(N, 5.0, np.float32)
+    w, b = weights(4)
+    li = nir.LI(tau=tau_steps, r=np.ones(N), v_leak=np.zeros(N))
+    graph = neuro_nir.from_nir(sinabs_graph(li, w, b), dt=1e-3)  # no spiking layer: no reset needed
+    x = inputs(4)
+    expected = sinabs_dynamics(x, w.astype(np.float64), b.astype(np.float64), tau_steps, None, None, leaky_output=True)
+    # float32 tolerance: the gain r = 1/(1 - a) is derived from Sinabs' float32 decay; without it
+    # (input normalised as for LIF) the trace would be 1 - a = 18 % of this
+    np.testing.assert_allclose(spikes_of(graph, x), expected, rtol=1e-4)
+
+
+def test_sinabs_needs_dt_and_reset() -> None:
+    lif = nir.LIF(tau=np.full(N, 8.0), r=np.ones(N), v_leak=np.zeros(N), v_threshold=np.ones(N), v_reset=np.zeros(N))
+    w, b = weights(5)
+    with pytest.raises(GraphError, match="dt is missing: Sinabs"):
+        neuro_nir.from_nir(sinabs_graph(lif, w, b), reset="subtract")
+    with pytest.raises(GraphError, match="reset is missing: Sinabs"):
+        neuro_nir.from_nir(sinabs_graph(lif, w, b), dt=1e-3)
 
 
 # ---- plain NIR ------------------------------------------------------------------------------------
