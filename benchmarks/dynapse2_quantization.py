@@ -20,19 +20,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
 from neuro_dynapse2.quantize import METHODS as QUANTIZERS
-from neuro_dynapse2.robust import FULL, QUICK, TASKS, deployed_accuracies, train
-from neuro_dynapse2.tasks import make_task, predictions
+from neuro_dynapse2.robust import QUICK, RECIPES, TASKS, deployed_accuracies, task_data, train
+from neuro_dynapse2.tasks import predictions
 
 
 def run(quick: bool = False) -> Section:
     """Quantize trained networks with both methods and deploy them."""
     torch.set_num_threads(1)
-    recipe = QUICK if quick else FULL
-    n_train, n_test, n_chips = (24, 12, 2) if quick else (256, 128, 30)
+    n_chips = 2 if quick else 30
     rows = []
     for task in TASKS:
-        x, y, window = make_task(task, n_train, seed=0)
-        xt, yt, _ = make_task(task, n_test, seed=1)
+        recipe = QUICK if quick else RECIPES[task]
+        x, y, xt, yt, window = task_data(task, recipe)
         for training in ("bptt", "noise"):
             model = train(training, x, y, window, recipe, seed=0)
             with torch.no_grad():

@@ -5,10 +5,11 @@ For each of two tasks that need temporal memory (``neuro_dynapse2.tasks``: ``del
 trained four ways (``neuro_dynapse2.robust``: plain BPTT, mismatch-noise injection, adversarial
 parameter attack, and the network-level "mimic" method of Buchel et al. 2021), then deployed
 through the whole toolchain (to_graph -> quantize (exact search) -> map -> program) and run by
-the faithful simulator on 100 virtual chips (chip_id 0..99, each with its own frozen 15 %
-mismatch of every bias current and every synapse) and on the nominal chip. Reported: accuracy on
-the nominal chip, mean, 5th percentile and minimum over the chips (held-out samples; a sample with
-no or tied output spikes counts as wrong).
+the faithful simulator on 100 virtual chips (chip_id 0..99, each with its own frozen mismatch
+of every bias current and every synapse, at 15 % and 20 %: the middle and the top of the issue's
+10-20 % range) and on the nominal chip. Reported: accuracy on the nominal chip, mean, 5th
+percentile and minimum over the chips (held-out samples; a sample with no or tied output spikes
+counts as wrong).
 """
 
 from __future__ import annotations
@@ -21,44 +22,55 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
-from neuro_dynapse2.robust import FULL, METHODS, QUICK, TASKS, deployed_accuracies, train
-from neuro_dynapse2.tasks import make_task
+from neuro_dynapse2.robust import METHODS, QUICK, RECIPES, TASKS, deployed_accuracies, task_data, train
+
+MISMATCH_LEVELS = (0.15, 0.2)
 
 
 def run(quick: bool = False) -> Section:
     """Train every method on every task and deploy to the virtual chips."""
     torch.set_num_threads(1)
-    recipe = QUICK if quick else FULL
-    n_train, n_test, n_chips = (24, 12, 3) if quick else (256, 128, 100)
+    n_chips = 3 if quick else 100
     rows = []
     for task in TASKS:
-        x, y, window = make_task(task, n_train, seed=0)
-        xt, yt, _ = make_task(task, n_test, seed=1)
+        recipe = QUICK if quick else RECIPES[task]
+        x, y, xt, yt, window = task_data(task, recipe)
         for method in METHODS:
             model = train(method, x, y, window, recipe, seed=0)
-            nominal, _ = deployed_accuracies(model, xt, yt, window, [None])
-            per_chip, report = deployed_accuracies(model, xt, yt, window, list(range(n_chips)))
-            rows.append(
-                {
-                    "task": task,
-                    "method": method,
-                    "nominal": float(nominal[0]),
-                    "chips": n_chips,
-                    "mean": float(per_chip.mean()),
-                    "p5": float(np.percentile(per_chip, 5)),
-                    "min": float(per_chip.min()),
-                    "weight_error": max(core["error"] for core in report["quantization"]),
-                }
-            )
+            nominal, report = deployed_accuracies(model, xt, yt, window, [None])
+            for sigma in MISMATCH_LEVELS:
+                per_chip, _ = deployed_accuracies(model, xt, yt, window, list(range(n_chips)), mismatch_sigma=sigma)
+                rows.append(
+                    {
+                        "task": task,
+                        "method": method,
+                        "mismatch": f"{sigma:.0%}",
+                        "nominal": float(nominal[0]),
+                        "chips": n_chips,
+                        "mean": float(per_chip.mean()),
+                        "p5": float(np.percentile(per_chip, 5)),
+                        "min": float(per_chip.min()),
+                        "weight_error": max(core["error"] for core in report["quantization"]),
+                    }
+                )
     return Section(
         name="dynapse2_robustness",
         title="DYNAP-SE2: accuracy over 100 virtual chips (device mismatch) by training method",
         command="python benchmarks/dynapse2_robustness.py",
         rows=rows,
         notes=[
-            "Virtual chips: the neuro-dynapse2 simulator with a frozen per-chip mismatch p -> p (1 + 0.15 N(0,1)) "
-            "of every bias current of every neuron circuit and every synapse weight (chip_id = seed); "
-            "mismatch sigma is modelled (issue #5, Cakal et al. 2024), not measured.",
+            *_versus_bptt(rows),
+            "Virtual chips: the neuro-dynapse2 simulator with a frozen per-chip mismatch p -> p (1 + sigma N(0,1)) "
+            "of every bias current of every neuron circuit and every synapse weight (chip_id = seed; the same "
+            "deviates at both levels); sigma is modelled (issue #5, Cakal et al. 2024), not measured. Noise "
+            "injection trains with the Target's 15 % at both levels.",
+            "Data and budgets (neuro_dynapse2.robust.RECIPES): "
+            + "; ".join(
+                f"{task}: {r.train_samples} training / {r.test_samples} held-out samples, {r.epochs} epochs, "
+                f"hidden synapses {r.synapse_tau * 1e3:g} ms"
+                for task, r in RECIPES.items()
+            )
+            + ".",
             "Chance is 0.5; no or tied output spikes in the readout window count as wrong.",
             "weight_error: largest per-core normalised RMS error ||w - w_hat|| / ||w|| of the 4-base + mask code.",
             "The nominal chip has identical output neurons, so ties (counted wrong) are more frequent there than on "
@@ -67,6 +79,22 @@ def run(quick: bool = False) -> Section:
             "the deployed chip is read by spike counts.",
         ],
     )
+
+
+def _versus_bptt(rows: list[dict]) -> list[str]:
+    """One line per task and level: each robust method's mean / 5th-percentile lead over plain BPTT."""
+    lines = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        for level in dict.fromkeys(r["mismatch"] for r in rows):
+            by_method = {r["method"]: r for r in rows if r["task"] == task and r["mismatch"] == level}
+            plain = by_method["bptt"]
+            leads = [
+                f"{m} {r['mean'] - plain['mean']:+.3f} / {r['p5'] - plain['p5']:+.3f}"
+                for m, r in by_method.items()
+                if m != "bptt"
+            ]
+            lines.append(f"{task}, {level} mismatch, lead over plain BPTT (mean / p5): " + ", ".join(leads) + ".")
+    return lines
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ The shipped release: spoken digits, 120 training voices + 24 test voices (unseen
 x 3 utterances = 4,320 samples in 16 channels; the 700-channel file keeps the first 56 training and
 16 test voices (2,160 samples) to stay within the size budget of the package; keyword spotting
 ("aloha" against 12 similar words and noise), 24 + 8 voices x 28 = 896 samples, 16 channels.
+
+Full-size sets at any width outside the package (e.g. for benchmarks) come from
+``neuro_core.datasets.speech.cached_spoken_digits``, which runs the same generator and caches its output.
 """
 
 from __future__ import annotations

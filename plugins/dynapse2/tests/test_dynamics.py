@@ -84,6 +84,19 @@ def test_mismatch_is_frozen_per_chip_and_differs_between_chips() -> None:
     assert abs(np.std(a.neuron["itau_mem"]) - sigma) < 0.2 * sigma
 
 
+def test_a_chip_keeps_its_deviates_at_every_mismatch_level() -> None:
+    from neuro_dynapse2 import dynapse2
+
+    at_15, at_20 = sim.ChipMismatch.draw(dynapse2(0.15), 7), sim.ChipMismatch.draw(dynapse2(0.2), 7)
+    unclipped = at_15.synapse > 0.05
+    np.testing.assert_allclose((at_20.synapse - 1)[unclipped], (at_15.synapse - 1)[unclipped] * 0.2 / 0.15)
+    assert set(dynapse2(0.2).mismatch.values()) == {0.2}
+    assert np.all(sim.ChipMismatch.draw(dynapse2(0.0), 7).synapse == 1.0)
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="mismatch_sigma"):
+            dynapse2(bad)
+
+
 def test_chips_differ_and_one_chip_is_reproducible() -> None:
     program = CHIP.compile(strong_network())
     x = poisson((2, 60, 8), 0.3, seed=2)
@@ -189,3 +202,15 @@ def test_the_model_draws_a_frozen_mismatch_from_a_seed() -> None:
         assert not torch.equal(p, r), name
         ratio = (p / nominal).detach()[nominal.detach() != 0]
         assert 0.3 < float(ratio.std()) / 0.15 < 3 or ratio.numel() < 4, name
+
+
+def test_every_benchmarked_task_has_a_recipe_and_seeded_data() -> None:
+    from neuro_dynapse2.robust import QUICK, RECIPES, TASKS, task_data
+
+    assert set(RECIPES) == set(TASKS)
+    x, y, xt, yt, window = task_data("cue_accumulation", QUICK)
+    again = task_data("cue_accumulation", QUICK)
+    assert x.shape[0] == QUICK.train_samples and xt.shape[0] == QUICK.test_samples
+    np.testing.assert_array_equal(x, again[0])
+    assert not np.array_equal(x[: len(xt)], xt)  # test samples are drawn from another seed
+    assert window == again[4] > 0

@@ -12,9 +12,10 @@ variants that never occur in training, so test voices are unseen.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,12 @@ __all__ = [
     "KEYWORD",
     "KWS_CONFUSERS",
     "SHIPPED",
+    "AudioAugment",
     "SpeechVariation",
+    "cached_spoken_digits",
     "default_data_root",
     "front_end",
+    "front_end_config",
     "fsdd_spikes",
     "generate_keyword_spotting",
     "generate_spoken_digits",
@@ -83,6 +87,13 @@ SHIPPED: dict[int, CochleaConfig] = {
     700: CochleaConfig(n_channels=700, max_rate=60.0, tau=0.05),
 }
 _DATA = Path(__file__).resolve().parent / "data"
+
+
+def front_end_config(channels: int) -> CochleaConfig:
+    """The front end for ``channels`` channels: the shipped one for 16 and 700, else the defaults at that width."""
+    if not isinstance(channels, int | np.integer) or channels < 1:
+        raise NeuroError(f"channels must be an integer >= 1, got {channels!r}")
+    return SHIPPED.get(int(channels), CochleaConfig(n_channels=int(channels)))
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,53 @@ def _noisy(clean: np.ndarray, rng: np.random.Generator, variation: SpeechVariati
         noise -= np.convolve(noise, np.ones(64) / 64, mode="same")
     noise *= np.sqrt(power / 10 ** (snr / 10) / np.mean(noise**2))
     return clean + noise, snr
+
+
+@dataclass(frozen=True)
+class AudioAugment:
+    """Seeded waveform-level augmentation of recordings, applied before the front end.
+
+    Attributes:
+        speed: largest relative speed change (speed perturbation, Ko et al. 2015): the waveform is
+            replayed ``factor`` times faster, ``factor = exp(u)`` with ``u`` uniform in
+            ``[-log(1 + speed), log(1 + speed)]``, so every frequency (pitch and formants: the
+            vocal-tract length) scales by ``factor`` and the duration by ``1 / factor``. The new
+            rate is rounded to whole ``rate_step`` Hz so resampling stays a short polyphase filter.
+        noise_probability: share of recordings that get additive noise (white or pink-ish, as the
+            synthetic sets, see :class:`SpeechVariation`).
+        snr_db: signal-to-noise ratio range of that noise, dB (uniform).
+        rate_step: granularity of the replay rate, Hz (> 0).
+    """
+
+    speed: float = 0.0
+    noise_probability: float = 0.0
+    snr_db: tuple[float, float] = (10.0, 30.0)
+    rate_step: int = 50
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.speed < 1:
+            raise NeuroError(f"AudioAugment.speed must be in [0, 1), got {self.speed!r}")
+        if not 0 <= self.noise_probability <= 1:
+            raise NeuroError(f"AudioAugment.noise_probability must be in [0, 1], got {self.noise_probability!r}")
+        if len(self.snr_db) != 2 or self.snr_db[0] > self.snr_db[1]:
+            raise NeuroError(f"AudioAugment.snr_db must be a (low, high) range in dB, got {self.snr_db!r}")
+        if not isinstance(self.rate_step, int | np.integer) or self.rate_step < 1:
+            raise NeuroError(f"AudioAugment.rate_step must be an integer >= 1 Hz, got {self.rate_step!r}")
+
+    def __call__(self, audio: np.ndarray, rate: int, seed: int | Sequence[int]) -> tuple[np.ndarray, int]:
+        """One random transform of ``audio`` (samples,) at ``rate`` Hz; returns ``(audio, new rate)``.
+
+        The samples are unchanged by the speed change (only the rate they are played at), so a front
+        end that resamples to its own rate sees the faster or slower, higher or lower voice.
+        Deterministic for a seed (an int or a sequence such as ``[seed, copy, recording]``).
+        """
+        rng = np.random.default_rng(seed)
+        log_speed = np.log1p(self.speed)
+        factor = np.exp(rng.uniform(-log_speed, log_speed))
+        new_rate = max(self.rate_step, round(rate * factor / self.rate_step) * self.rate_step)
+        noise = SpeechVariation(snr_db=self.snr_db, noise_probability=self.noise_probability)
+        noisy, _ = _noisy(np.asarray(audio, dtype=np.float64), rng, noise)
+        return noisy, int(new_rate)
 
 
 def front_end(
@@ -278,6 +336,75 @@ def generate_spoken_digits(
     """Synthetic spoken digits "zero".."nine" (needs the espeak-ng command); see :func:`spoken_word_set`."""
     voice_list = voices(n_train_voices, n_test_voices, seed)
     return spoken_word_set(DIGITS, range(10), DIGITS, voice_list, repeats, seed, configs, variation, progress)
+
+
+def cached_spoken_digits(
+    cache_dir: str | os.PathLike[str],
+    channels: Sequence[int] = (700,),
+    n_train_voices: int = 120,
+    n_test_voices: int = 24,
+    repeats: int = 3,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, SpikeData]:
+    """Full-size synthetic spoken digits, generated once with espeak-ng and kept in ``cache_dir``.
+
+    The shipped 700-channel release is cut to a subset of the voices to keep the package small; this
+    makes the whole set at any width (front ends from :func:`front_end_config`) and stores one
+    container file per width, named after its parameters. Files whose recorded parameters differ
+    (another front end, seed or variation) are regenerated. Widths that are missing are generated
+    together in one pass over the utterances (one espeak-ng call per utterance), so the widths share
+    voices, speeds, pitches and noise draws. Deterministic: the same espeak-ng version, seed and sizes
+    give the same sets; with ``n_train_voices=120, n_test_voices=24, repeats=3, seed=0`` the 16-channel
+    set equals the shipped release.
+
+    Args:
+        cache_dir: folder for the cache files (created if missing).
+        channels: front-end widths wanted.
+        n_train_voices, n_test_voices, repeats, seed: as :func:`generate_spoken_digits`.
+        progress: called with (done, total) while generating.
+
+    Returns:
+        ``{channels: SpikeData}`` for every requested width (train and test voices together; split with
+        ``extra["is_test"]``).
+
+    Raises:
+        TTSNotAvailableError: a width is not cached and espeak-ng is not installed.
+    """
+    folder = Path(cache_dir)
+    configs = {int(c): front_end_config(c) for c in channels}
+    out: dict[int, SpikeData] = {}
+    paths, keys = {}, {}
+    for width, config in configs.items():
+        # JSON round trip: what the file's meta holds after a save/load (tuples become lists)
+        keys[width] = json.loads(
+            json.dumps(
+                {
+                    "front_end": asdict(config),
+                    "variation": asdict(SpeechVariation()),
+                    "voices": [n_train_voices, n_test_voices],
+                    "repeats": repeats,
+                    "seed": seed,
+                }
+            )
+        )
+        paths[width] = folder / f"spoken_digits_{width}ch_{n_train_voices}+{n_test_voices}v_{repeats}r_seed{seed}.neuro"
+        if paths[width].is_file():
+            try:
+                data = SpikeData.load(paths[width])
+            except NeuroError:
+                continue  # corrupt or truncated (e.g. an interrupted write of an older version): regenerate
+            if data.meta.get("cache_key") == keys[width]:
+                out[width] = data
+    missing = {width: configs[width] for width in configs if width not in out}
+    if missing:
+        made = generate_spoken_digits(n_train_voices, n_test_voices, repeats, seed, missing, progress=progress)
+        folder.mkdir(parents=True, exist_ok=True)
+        for width, data in made.items():
+            data = replace(data, meta={**data.meta, "cache_key": keys[width]})
+            data.save(paths[width])
+            out[width] = data
+    return {int(c): out[int(c)] for c in channels}
 
 
 def generate_keyword_spotting(
@@ -423,18 +550,35 @@ def fsdd_spikes(
     config: CochleaConfig | None = None,
     duration: float = 0.8,
     limit_per_speaker: int | None = None,
+    augmentation: AudioAugment | None = None,
+    copies: int = 0,
+    seed: int = 0,
 ) -> SpikeData:
     """Every FSDD recording in ``path`` through the cochlear front end (speaker index = sorted name order).
 
     Args:
         path: folder of ``{digit}_{speaker}_{index}.wav`` files (default
             ``default_data_root() / "fsdd" / "recordings"``).
-        channels: 16 or 700 (the shipped front ends), unless ``config`` is given.
+        channels: front-end width (:func:`front_end_config`: the shipped front ends for 16 and 700,
+            the default :class:`CochleaConfig` at other widths), unless ``config`` is given.
         config: a front end of your own.
         duration: recordings are cut to this many seconds.
         limit_per_speaker: read at most this many files per speaker, spread over the digits (quick runs).
+        augmentation: waveform transform for the extra copies (needed when ``copies > 0``).
+        copies: transformed copies of every recording, after the originals; copy ``c`` of recording
+            ``i`` (in file order) draws from ``default_rng([seed, c, i])``.
+        seed: seed of the copies.
+
+    Returns:
+        The originals followed by ``copies`` augmented sets (same order); ``extra["copy"]`` is 0 for an
+        original and ``c`` for copy ``c``, so a held-out speaker can be tested on originals only.
     """
     import scipy.io.wavfile
+
+    if not isinstance(copies, int) or copies < 0:
+        raise NeuroError(f"copies must be an integer >= 0, got {copies!r}")
+    if copies and augmentation is None:
+        raise NeuroError(f"copies={copies} needs an augmentation (an AudioAugment)")
 
     folder = Path(path) if path is not None else default_data_root() / "fsdd" / "recordings"
     if not folder.is_dir():
@@ -444,12 +588,10 @@ def fsdd_spikes(
     if not files:
         raise NeuroError(f"FSDD folder {folder} holds no {{digit}}_{{speaker}}_{{index}}.wav files")
     if config is None:
-        if channels not in SHIPPED:
-            raise NeuroError(f"channels must be one of {sorted(SHIPPED)} (or pass config=...), got {channels}")
-        config = SHIPPED[channels]
+        config = front_end_config(channels)
     speakers = sorted({f.stem.split("_")[1] for f in files})
     taken: dict[str, int] = {}
-    events, labels, speaker_ids = [], [], []
+    recordings, labels, speaker_ids = [], [], []
     for file in files:
         if not file.stem.split("_")[0].isdigit():
             raise NeuroError(f"{file.name}: FSDD file names are {{digit}}_{{speaker}}_{{index}}.wav")
@@ -458,23 +600,29 @@ def fsdd_spikes(
             continue
         taken[speaker] = taken.get(speaker, 0) + 1
         rate, audio = scipy.io.wavfile.read(file)
-        audio = audio.astype(np.float64)
-        audio = audio[: int(duration * rate)]
-        times, units = audio_to_spikes(audio, rate, config)
-        events.append((times, units))
+        recordings.append((audio.astype(np.float64), int(rate)))
         labels.append(digit)
         speaker_ids.append(speakers.index(speaker))
+    events = []
+    for copy in range(copies + 1):
+        for index, (audio, rate) in enumerate(recordings):
+            if copy:
+                assert augmentation is not None  # checked above
+                audio, rate = augmentation(audio, rate, [seed, copy, index])
+            events.append(audio_to_spikes(audio[: int(duration * rate)], rate, config))
     return SpikeData.from_events(
         events,
-        labels,
+        labels * (copies + 1),
         DIGITS,
         config.n_channels,
-        speakers=speaker_ids,
+        speakers=speaker_ids * (copies + 1),
         duration=duration,
         speaker_names=tuple(speakers),
+        extra={"copy": np.repeat(np.arange(copies + 1, dtype=np.int16), len(recordings))},
         meta={
             "source": "Free Spoken Digit Dataset (Jackson et al.), CC BY-SA 4.0",
             "front_end": asdict(config),
             "time_resolution": config.dt,
+            **({"augmentation": {**asdict(augmentation), "copies": copies, "seed": seed}} if augmentation else {}),
         },
     )

@@ -195,8 +195,15 @@ def current_from_pulse(width: float, capacitance: float) -> float:
     return VTH * capacitance / width
 
 
-def dynapse2() -> Target:
-    """The Target of one DYNAP-SE2 chip (4 cores x 256 neurons), every limit with its source."""
+def dynapse2(mismatch_sigma: float = MISMATCH_SIGMA) -> Target:
+    """The Target of one DYNAP-SE2 chip (4 cores x 256 neurons), every limit with its source.
+
+    Args:
+        mismatch_sigma: relative mismatch sigma of every current and synapse weight (default 15 %);
+            another level models a better or worse chip (robustness curves).
+    """
+    if not 0.0 <= mismatch_sigma < 1.0:  # also refuses NaN
+        raise ValueError(f"mismatch_sigma must be in [0, 1) (a relative standard deviation), got {mismatch_sigma}")
     rockpool = "Rockpool rockpool/devices/dynapse/lookup/defaults.py"
     return Target(
         name=DEVICE,
@@ -220,7 +227,7 @@ def dynapse2() -> Target:
         recurrent=True,
         node_types=frozenset({"Input", "Output", "Linear", "LIF", "CubaLIF"}),
         reset_modes=frozenset({"zero"}),  # the DPI neuron resets its membrane to a reset level, never by subtraction
-        mismatch=dict(MISMATCH),
+        mismatch=dict.fromkeys(MISMATCH, float(mismatch_sigma)),
         energy=dict(ENERGY),
         sources={
             "cores": f"{rockpool} NUM_CORES=4; Richter2023 (arXiv:2310.00564)",
