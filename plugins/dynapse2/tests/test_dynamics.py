@@ -210,7 +210,7 @@ def test_every_benchmarked_task_has_a_recipe_and_seeded_data() -> None:
     assert set(RECIPES) == set(TASKS)
     x, y, xt, yt, window = task_data("cue_accumulation", QUICK)
     again = task_data("cue_accumulation", QUICK)
-    assert x.shape[0] == QUICK.train_samples and xt.shape[0] == QUICK.test_samples
+    assert len(x) == len(y) == QUICK.train_samples and len(xt) == len(yt) == QUICK.test_samples
     np.testing.assert_array_equal(x, again[0])
     assert not np.array_equal(x[: len(xt)], xt)  # test samples are drawn from another seed
     assert window == again[4] > 0
