@@ -343,6 +343,9 @@ def run(quick: bool = False) -> Section:
     notes += [
         "Networks: inputs -> RecurrentLIF (subtractive reset) -> Linear -> LI read-out; cross-entropy of the "
         "time-averaged read-out; Adam, batch 32, seed 0, float32 on the CPU (neuro_core.nn + neuro_core.training).",
+        f"Torch threads: {torch.get_num_threads()} (OMP_NUM_THREADS). A run repeats exactly with the same thread "
+        "count; another sums floats in another order, which moves rows by a few points (MNIST after 1 epoch: "
+        "0.900 with 2 threads, 0.903 with 1).",
         "Synthetic speech: espeak-ng voices (accent x variant) -> gammatone front end -> LIF spikes at 1 ms, "
         "binned to 10 ms; test voices use espeak-ng variants absent from training (docs/datasets.md).",
         "FSDD: Free Spoken Digit Dataset (CC BY-SA 4.0), 4 speakers x 500 recordings, same front end.",
