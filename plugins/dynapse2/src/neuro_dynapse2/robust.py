@@ -61,7 +61,7 @@ class Recipe:
 
 #: Per task. cue_accumulation integrates five cues over 100 ms and holds the sum 50 ms more: its
 #: synapses are slowed to 150 ms, and with 256 samples every method overfitted the training set
-#: (plain BPTT 95 % on it, 85 % on held-out samples), so it trains on 1,024.
+#: (in a probe, plain BPTT: 95 % on it, 85 % on held-out samples), so it trains on 1,024.
 RECIPES: dict[str, Recipe] = {
     "delayed_cue": Recipe(),
     "cue_accumulation": Recipe(train_samples=1024, epochs=10, synapse_tau=0.15),
