@@ -130,24 +130,20 @@ BIAS_NAMES = (
 # The issue and [Cakal2024]/[Buchel2021] model DYNAP-SE2 mismatch as a relative Gaussian of
 # about 10-20 %; we take 15 % for every current and for each synapse's weight (modelled).
 MISMATCH_SIGMA = 0.15
-MISMATCH = MappingProxyType(
-    {
-        name: MISMATCH_SIGMA
-        for name in (
-            "weight",  # each synapse's (CAM entry's) weight current
-            "itau_mem",
-            "igain_mem",
-            "ispkthr",
-            "iref",
-            "itau_syn",
-            "igain_syn",
-            "itau_ahp",
-            "igain_ahp",
-            "iw_ahp",
-            "if_nmda",
-            "idc",
-        )
-    }
+#: the parameters that mismatch perturbs (``dynapse2(mismatch_sigma)`` gives each its sigma)
+MISMATCH_PARAMETERS = (
+    "weight",  # each synapse's (CAM entry's) weight current
+    "itau_mem",
+    "igain_mem",
+    "ispkthr",
+    "iref",
+    "itau_syn",
+    "igain_syn",
+    "itau_ahp",
+    "igain_ahp",
+    "iw_ahp",
+    "if_nmda",
+    "idc",
 )
 # Temporal (thermal/shot) noise on the membrane current, relative sigma per sqrt(second):
 # a modelling choice (no published DYNAP-SE2 figure found); small next to mismatch.
@@ -227,7 +223,7 @@ def dynapse2(mismatch_sigma: float = MISMATCH_SIGMA) -> Target:
         recurrent=True,
         node_types=frozenset({"Input", "Output", "Linear", "LIF", "CubaLIF"}),
         reset_modes=frozenset({"zero"}),  # the DPI neuron resets its membrane to a reset level, never by subtraction
-        mismatch=dict.fromkeys(MISMATCH, float(mismatch_sigma)),
+        mismatch=dict.fromkeys(MISMATCH_PARAMETERS, float(mismatch_sigma)),
         energy=dict(ENERGY),
         sources={
             "cores": f"{rockpool} NUM_CORES=4; Richter2023 (arXiv:2310.00564)",
