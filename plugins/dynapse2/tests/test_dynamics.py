@@ -178,6 +178,42 @@ def test_the_local_rule_of_the_network_level_method_reduces_the_decoding_error()
     assert model.weights["w_rec"].abs().sum() > 0 and report.output_gain > 0
 
 
+def test_a_decoder_fitted_over_mismatched_copies_reads_unseen_chips_better() -> None:
+    from neuro_dynapse2.mimic import _run_hidden, fit_decoder
+    from neuro_dynapse2.model import make_network
+    from neuro_dynapse2.tasks import make_task
+
+    x, _, _ = make_task("delayed_cue", 16, seed=0)
+    xs = torch.as_tensor(x, dtype=torch.float32)
+    model = make_network(CHIP.target, 8, 24, 2, seed=0, weight_scale_a=2e-7)
+    with torch.no_grad():  # a state (B, T, 3) that the nominal network codes exactly
+        state = _run_hidden(model, xs, model.weights["w_rec"], None) @ torch.randn(
+            24, 3, generator=torch.Generator().manual_seed(0)
+        )
+    nominal, pooled = fit_decoder(model, xs, state, []), fit_decoder(model, xs, state, [1, 2, 3, 4])
+
+    def error(decoder: torch.Tensor) -> float:
+        unseen = [model.mismatched(seed) for seed in (11, 12, 13)]
+        with torch.no_grad():
+            return float(np.mean([((_run_hidden(c, xs, c.weights["w_rec"], None) @ decoder.T - state) ** 2).mean()
+                                  for c in unseen]))  # fmt: skip
+
+    assert error(pooled) < 0.6 * error(nominal)  # 0.40 of it when written
+
+
+def test_the_mimic_output_gain_stops_where_the_chip_can_still_code_the_weights() -> None:
+    from neuro_dynapse2.mimic import MAX_BASE_NA, _largest_gain
+    from neuro_dynapse2.quantize import quantize_weights
+
+    readout = torch.as_tensor(np.random.default_rng(0).uniform(-1.0, 1.0, (2, 48)))  # nA per unit gain
+    top = _largest_gain(readout)
+
+    def error(gain: float) -> float:
+        return quantize_weights(np.abs(gain * readout.numpy()).ravel(), "exact", max_base=MAX_BASE_NA).error
+
+    assert error(top) < 0.1 < error(4 * top)
+
+
 def test_tasks_are_seeded_and_need_memory() -> None:
     from neuro_dynapse2.tasks import TASKS, make_task
 
