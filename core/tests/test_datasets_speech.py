@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io.wavfile
+import scipy.signal
 from neuro_core.datasets import (
     DIGITS,
     CochleaConfig,
     audio_to_spikes,
     cochleagram,
     encode_spikes,
+    equalise_channels,
     erb_space,
     fsdd_spikes,
     gammatone_bank,
@@ -85,6 +88,37 @@ def test_level_does_not_matter_and_resampling_works() -> None:
     np.testing.assert_allclose(quiet, loud, rtol=1e-4, atol=1e-5)
     fast = cochleagram(tone(700, rate=22050), 22050, config)
     assert fast.shape == (300, 16) and fast.mean(axis=0).argmax() == loud.mean(axis=0).argmax()
+
+
+def test_channel_normalisation_removes_a_fixed_microphone_filter() -> None:
+    rng = np.random.default_rng(0)
+    # noise bursts of random loudness (speech-like, broadband), and the same through a strongly tilted
+    # recording chain (pre-emphasis y[n] = x[n] - 0.95 x[n-1]: about -26 dB at 100 Hz, +6 dB at 3.8 kHz)
+    bursts = rng.standard_normal(4800) * np.repeat(rng.uniform(0, 1, 12), 400)
+    tilted = scipy.signal.lfilter([1.0, -0.95], [1.0], bursts)
+
+    def channel_profile_mismatch(strength: float) -> float:
+        config = CochleaConfig(n_channels=16, channel_normalisation=strength)
+        clean, filtered = cochleagram(bursts, RATE, config), cochleagram(tilted, RATE, config)
+        return float(np.abs(np.log(clean.mean(axis=0) / filtered.mean(axis=0))).max())
+
+    assert channel_profile_mismatch(0.0) > 0.6
+    assert channel_profile_mismatch(0.5) < 0.7 * channel_profile_mismatch(0.0)
+    assert channel_profile_mismatch(1.0) < 0.3
+
+
+def test_channel_normalisation_is_off_by_default_and_bounded() -> None:
+    assert CochleaConfig().channel_normalisation == 0.0
+    envelope = np.array([[1.0, 2.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0], [2.0, 2.0, 2.0, 2.0]])  # (C=3, T=4)
+    np.testing.assert_array_equal(equalise_channels(envelope, 0.0), envelope)
+    full = equalise_channels(envelope, 1.0, loud_percentile=50.0)  # loudest 2 of 4 steps: 1 and 2
+    # channel means over the loud steps 2.5, 0, 2 -> overall 1.5; the silent channel's gain is capped
+    np.testing.assert_allclose(full[0], envelope[0] * 1.5 / 2.5)
+    np.testing.assert_allclose(full[2], envelope[2] * 1.5 / 2.0)
+    np.testing.assert_array_equal(full[1], 0.0)
+    np.testing.assert_array_equal(equalise_channels(np.zeros((3, 4)), 1.0), 0.0)  # silence stays silence
+    with pytest.raises(ValueError, match=r"channel_normalisation must be in \[0, 1\], got 1.5"):
+        CochleaConfig(channel_normalisation=1.5)
 
 
 def test_front_end_rejects_bad_input() -> None:
@@ -181,7 +215,7 @@ def test_generator_is_deterministic_for_a_seed() -> None:
 
 
 # ---- FSDD ------------------------------------------------------------------------------------------
-def test_fsdd_loader_holds_out_one_speaker(tmp_path) -> None:
+def test_fsdd_loader_holds_out_one_speaker(tmp_path: Path) -> None:
     centres, _ = gammatone_bank(CochleaConfig(n_channels=16))
     for speaker in ("ann", "bob", "cid"):
         for digit in range(3):
@@ -199,14 +233,14 @@ def test_fsdd_loader_holds_out_one_speaker(tmp_path) -> None:
         load_fsdd(tmp_path, held_out_speaker="zed")
 
 
-def test_fsdd_bad_paths(tmp_path) -> None:
+def test_fsdd_bad_paths(tmp_path: Path) -> None:
     with pytest.raises(NeuroError, match="does not exist"):
         load_fsdd(tmp_path / "missing")
     with pytest.raises(NeuroError, match="holds no"):
         load_fsdd(tmp_path)
 
 
-def test_fsdd_limit_keeps_every_digit(tmp_path) -> None:
+def test_fsdd_limit_keeps_every_digit(tmp_path: Path) -> None:
     for digit in range(4):
         for index in range(3):
             audio = (tone(300 + 200 * digit, 0.1) * 20000).astype(np.int16)

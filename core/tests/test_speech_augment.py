@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 from neuro_core.datasets import CochleaConfig, SpikeData, audio_to_spikes, fsdd_spikes, gammatone_bank, speech
-from neuro_core.datasets.speech import AudioAugment, cached_spoken_digits, front_end_config
+from neuro_core.datasets.speech import AudioAugment, cached_spoken_digits, front_end_config, front_end_key
 from neuro_core.datasets.tts import TTSNotAvailableError
 from neuro_core.errors import NeuroError
 
@@ -175,6 +176,26 @@ def test_cache_regenerates_a_corrupt_or_stale_file(tmp_path: Path, fake_generato
     stale.save(path)
     cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
     assert len(fake_generator.calls) == 3
+
+
+def test_cache_keeps_front_end_variants_apart(tmp_path: Path, fake_generator: FakeGenerator) -> None:
+    default = cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)[32]
+    # a neutral later option leaves the key (hence files written before the option existed) unchanged
+    assert "channel_normalisation" not in default.meta["cache_key"]["front_end"]
+    assert front_end_key(front_end_config(32)) == {
+        k: v for k, v in dataclasses.asdict(front_end_config(32)).items() if k != "channel_normalisation"
+    }
+    equalised = CochleaConfig(n_channels=32, channel_normalisation=0.5)
+    variant = cached_spoken_digits(tmp_path, (32, 700), 4, 2, 1, seed=0, configs={32: equalised})
+    assert fake_generator.calls == [(32,), (32, 700)]  # the variant is generated, not read from the default file
+    assert variant[32].meta["cache_key"]["front_end"]["channel_normalisation"] == 0.5
+    names = sorted(p.name for p in tmp_path.glob("spoken_digits_32ch_*.neuro"))
+    assert len(names) == 2 and names[0] == "spoken_digits_32ch_4+2v_1r_seed0.neuro" and "_fe" in names[1]
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)  # both files are still valid: nothing regenerated
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0, configs={32: equalised})
+    assert len(fake_generator.calls) == 2
+    with pytest.raises(NeuroError, match=r"configs\[32\] has n_channels=16, expected 32"):
+        cached_spoken_digits(tmp_path, (32,), 4, 2, 1, configs={32: CochleaConfig(n_channels=16)})
 
 
 def test_cache_without_espeak_raises_the_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,8 @@ the Spiking Heidelberg Digits; dense (N, T, C) arrays or torch batches on demand
   unseen), :func:`load_keyword_spotting` + :func:`kws_metrics` ("aloha" wake word), :func:`load_fsdd`
   (real recordings from a local folder, one speaker held out), and the generators
   (:func:`generate_spoken_digits`, :func:`generate_keyword_spotting`; need the espeak-ng command).
-- Front end: :class:`CochleaConfig`, :func:`cochleagram`, :func:`encode_spikes`, :func:`audio_to_spikes`.
+- Front end: :class:`CochleaConfig`, :func:`cochleagram`, :func:`encode_spikes`, :func:`audio_to_spikes`,
+  :func:`equalise_channels`.
 - Files: :func:`read_shd` / :func:`write_shd` (SHD/SSC HDF5 layout; needs ``neuro-core[hdf5]``),
   :meth:`SpikeData.save` / :meth:`SpikeData.load` (neuro container).
 - Augmentation: :class:`SpikeAugment` (seeded time shift/stretch, channel shift, dropout, tilt, noise
@@ -22,7 +23,15 @@ See docs/datasets.md for provenance and licences.
 from __future__ import annotations
 
 from .augment import SpikeAugment, augment
-from .cochlea import CochleaConfig, audio_to_spikes, cochleagram, encode_spikes, erb_space, gammatone_bank
+from .cochlea import (
+    CochleaConfig,
+    audio_to_spikes,
+    cochleagram,
+    encode_spikes,
+    equalise_channels,
+    erb_space,
+    gammatone_bank,
+)
 from .images import downscale, latency_encode, load_digits, load_mnist, rate_encode
 from .shd import read_shd, write_shd
 from .speech import (
@@ -62,6 +71,7 @@ __all__ = [
     "delayed_xor",
     "downscale",
     "encode_spikes",
+    "equalise_channels",
     "erb_space",
     "fsdd_spikes",
     "gammatone_bank",

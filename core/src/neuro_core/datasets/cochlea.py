@@ -15,6 +15,13 @@ Heidelberg Digits (SHD) and the Xylo Audio front end, kept small and fully vecto
 3. Half-wave rectification (inner hair cell), then a 1 ms mean (low-pass and decimation to ``dt``).
 4. Power-law compression ``(r / reference) ** compression`` (the outer-hair-cell compression of
    the basilar membrane response; exponent 0.3 after Ruggero et al. 1997).
+4b. Optional (off by default) per-utterance channel equalisation, ``channel_normalisation = s > 0``:
+   each channel's compressed level is multiplied by ``(m / m_c) ** s``, where ``m_c`` is the
+   channel's mean over the loudest ``agc_percentile`` % of steps of the utterance and ``m`` the
+   mean of ``m_c`` over channels. A fixed linear filter (microphone, room, a brighter or duller
+   recording chain) scales channel ``c`` by a constant ``|H(f_c)| ** compression`` after
+   compression, which ``s = 1`` removes exactly: cepstral mean normalisation in the compressed
+   domain. It also removes the utterance's own long-term spectrum, hence ``s`` below 1 as a compromise.
 5. Background adaptation: each channel tracks its background level ``b`` (follows the compressed
    level ``c`` down at once, up with time constant ``noise_tau``), so steady noise is subtracted.
 6. One leaky integrate-and-fire neuron per channel at time step ``dt`` (1 ms): input
@@ -42,6 +49,7 @@ __all__ = [
     "audio_to_spikes",
     "cochleagram",
     "encode_spikes",
+    "equalise_channels",
     "erb",
     "erb_space",
     "gammatone_bank",
@@ -70,6 +78,9 @@ class CochleaConfig:
         noise_tau: time constant of each channel's background tracker, s (0 disables it). The tracker
             follows the compressed level down at once and up with this time constant, so it settles on
             the steady background (noise); the encoder is driven by the level above it.
+        channel_normalisation: strength ``s`` in [0, 1] of the per-utterance channel equalisation
+            (step 4b of the module docstring); 0 (the default) leaves the front end unchanged.
+            Channel gains are capped at ``10 ** s`` so a silent channel's noise is not blown up.
     """
 
     n_channels: int = 16
@@ -85,6 +96,7 @@ class CochleaConfig:
     agc_percentile: float = 20.0
     filter_duration: float = 0.064
     noise_tau: float = 0.5
+    channel_normalisation: float = 0.0
 
     def __post_init__(self) -> None:
         if self.n_channels < 1:
@@ -98,6 +110,8 @@ class CochleaConfig:
             raise ValueError(f"dt * sample_rate must be a positive integer (samples per step), got {self.dt}")
         if not 0 < self.compression <= 1:
             raise ValueError(f"compression exponent must be in (0, 1], got {self.compression}")
+        if not 0 <= self.channel_normalisation <= 1:
+            raise ValueError(f"channel_normalisation must be in [0, 1], got {self.channel_normalisation}")
 
 
 def erb(frequency: np.ndarray | float) -> np.ndarray:
@@ -194,7 +208,36 @@ def cochleagram(audio: np.ndarray, sample_rate: float, config: CochleaConfig) ->
     rectified = np.maximum(filtered[:, : n_steps * hop], 0.0)
     envelope = rectified.reshape(config.n_channels, n_steps, hop).mean(axis=2)
     compressed = (envelope / config.reference) ** config.compression
+    if config.channel_normalisation > 0:
+        compressed = equalise_channels(compressed, config.channel_normalisation, config.agc_percentile)
     return np.ascontiguousarray(compressed.T, dtype=np.float32)
+
+
+#: Largest gain of the channel equalisation at full strength (a channel 10x quieter than the average).
+MAX_CHANNEL_GAIN = 10.0
+
+
+def equalise_channels(compressed: np.ndarray, strength: float, loud_percentile: float = 20.0) -> np.ndarray:
+    """Per-utterance channel equalisation of a compressed envelope (step 4b of the module docstring).
+
+    Args:
+        compressed: (C, T) compressed envelope of one utterance (channels first).
+        strength: exponent ``s`` in [0, 1]: 0 returns the input, 1 equalises fully.
+        loud_percentile: the channel means are taken over the loudest this-many % of time steps
+            (loudness = mean over channels), i.e. over the speech rather than the pauses.
+
+    Returns:
+        (C, T) array: channel ``c`` multiplied by ``min((m / m_c) ** s, MAX_CHANNEL_GAIN ** s)``.
+    """
+    level = compressed.mean(axis=0)
+    n_loud = max(1, int(np.ceil(level.size * loud_percentile / 100)))
+    loud = np.argsort(level, kind="stable")[-n_loud:]
+    channel_mean = compressed[:, loud].mean(axis=1)
+    overall = channel_mean.mean()
+    if not overall > 0:  # a silent utterance: nothing to equalise
+        return compressed
+    gain = (overall / np.maximum(channel_mean, overall / MAX_CHANNEL_GAIN)) ** strength
+    return compressed * gain[:, None]
 
 
 def encode_spikes(envelope: np.ndarray, config: CochleaConfig) -> np.ndarray:

@@ -12,9 +12,10 @@ variants that never occur in training, so test voices are unseen.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "default_data_root",
     "front_end",
     "front_end_config",
+    "front_end_key",
     "fsdd_spikes",
     "generate_keyword_spotting",
     "generate_spoken_digits",
@@ -346,6 +348,7 @@ def cached_spoken_digits(
     repeats: int = 3,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    configs: Mapping[int, CochleaConfig] | None = None,
 ) -> dict[int, SpikeData]:
     """Full-size synthetic spoken digits, generated once with espeak-ng and kept in ``cache_dir``.
 
@@ -363,6 +366,9 @@ def cached_spoken_digits(
         channels: front-end widths wanted.
         n_train_voices, n_test_voices, repeats, seed: as :func:`generate_spoken_digits`.
         progress: called with (done, total) while generating.
+        configs: front ends of your own by width (e.g. with ``channel_normalisation``); widths not in it
+            use :func:`front_end_config`. A front end other than ``front_end_config(width)`` gets its own
+            file (a hash of its parameters in the name), so variants do not overwrite each other.
 
     Returns:
         ``{channels: SpikeData}`` for every requested width (train and test voices together; split with
@@ -372,7 +378,13 @@ def cached_spoken_digits(
         TTSNotAvailableError: a width is not cached and espeak-ng is not installed.
     """
     folder = Path(cache_dir)
-    configs = {int(c): front_end_config(c) for c in channels}
+    wanted = {int(c): front_end_config(c) for c in channels}
+    for width, config in (configs or {}).items():
+        if int(width) in wanted:
+            if config.n_channels != int(width):
+                raise NeuroError(f"configs[{width}] has n_channels={config.n_channels}, expected {width}")
+            wanted[int(width)] = config
+    configs = wanted
     out: dict[int, SpikeData] = {}
     paths, keys = {}, {}
     for width, config in configs.items():
@@ -380,7 +392,7 @@ def cached_spoken_digits(
         keys[width] = json.loads(
             json.dumps(
                 {
-                    "front_end": asdict(config),
+                    "front_end": front_end_key(config),
                     "variation": asdict(SpeechVariation()),
                     "voices": [n_train_voices, n_test_voices],
                     "repeats": repeats,
@@ -388,7 +400,12 @@ def cached_spoken_digits(
                 }
             )
         )
-        paths[width] = folder / f"spoken_digits_{width}ch_{n_train_voices}+{n_test_voices}v_{repeats}r_seed{seed}.neuro"
+        variant = ""
+        if config != front_end_config(width):
+            digest = hashlib.sha256(json.dumps(keys[width]["front_end"], sort_keys=True).encode()).hexdigest()
+            variant = f"_fe{digest[:8]}"
+        name = f"spoken_digits_{width}ch_{n_train_voices}+{n_test_voices}v_{repeats}r_seed{seed}{variant}.neuro"
+        paths[width] = folder / name
         if paths[width].is_file():
             try:
                 data = SpikeData.load(paths[width])
@@ -405,6 +422,21 @@ def cached_spoken_digits(
             data.save(paths[width])
             out[width] = data
     return {int(c): out[int(c)] for c in channels}
+
+
+#: Front-end options added after the first cached sets were written, with the values that leave the
+#: front end unchanged: they enter a cache key only when set, so older cache files stay valid.
+_LATER_FRONT_END_OPTIONS = {"channel_normalisation": 0.0}
+
+
+def front_end_key(config: CochleaConfig) -> dict[str, Any]:
+    """The parameters of ``config`` that identify its output (for cache keys): ``asdict(config)`` without
+    the later options at their neutral value (``_LATER_FRONT_END_OPTIONS``)."""
+    return {
+        name: value
+        for name, value in asdict(config).items()
+        if name not in _LATER_FRONT_END_OPTIONS or value != _LATER_FRONT_END_OPTIONS[name]
+    }
 
 
 def generate_keyword_spotting(
