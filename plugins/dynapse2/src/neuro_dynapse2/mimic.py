@@ -12,7 +12,9 @@ local, control-theoretic rule (as FOLLOW, Gilra & Gerstner 2017, which the paper
 - the recurrent weights change by ``dW_ij = eta (F e)_i r_j``: postsynaptic error current times
   presynaptic trace, local to the synapse; ``D`` is refitted by ridge regression after every epoch;
 - after learning the feedback is removed; the output population reads the decoded state through
-  the rate network's readout, ``W_out = s V D`` (``s`` a gain chosen on the training data).
+  the rate network's readout, ``W_out = s V D``. The decoder ``D`` (the local rule's own, or one
+  fitted over mismatched copies of the model) and the gain ``s`` are chosen on other mismatched
+  copies, since one readout must serve every chip.
 
 Robustness comes from the feedback-trained dynamics being spread over many neurons with random
 encoders, so that per-neuron mismatch averages out in the decoded state. Our adaptation to
