@@ -147,11 +147,6 @@ def _largest_gain(readout_w: torch.Tensor) -> float:
     return max(1.0, 4 * MAX_BASE_NA / float(readout_w.abs().max().clamp(min=1e-12)))
 
 
-def _copies(model: DynapseModel, seeds: Sequence[int]) -> list[DynapseModel]:
-    """The model and its mismatched copies (one per seed)."""
-    return [model] + [model.mismatched(seed=seed) for seed in seeds]
-
-
 def fit_decoder(
     model: DynapseModel, x: torch.Tensor, X: torch.Tensor, chip_seeds: Sequence[int], ridge: float = 1e-2
 ) -> torch.Tensor:
@@ -163,7 +158,8 @@ def fit_decoder(
     one fitted over copies serves the chips alike.
     """
     with torch.no_grad():
-        traces = [_run_hidden(chip, x, chip.weights["w_rec"].detach(), None) for chip in _copies(model, chip_seeds)]
+        chips = [model] + [model.mismatched(seed=seed) for seed in chip_seeds]
+        traces = [_run_hidden(chip, x, chip.weights["w_rec"].detach(), None) for chip in chips]
         return _ridge(torch.cat(traces), X.repeat(len(traces), 1, 1), ridge)
 
 
