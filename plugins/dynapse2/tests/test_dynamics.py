@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import neuro_core
 import numpy as np
 import pytest
@@ -250,3 +252,48 @@ def test_every_benchmarked_task_has_a_recipe_and_seeded_data() -> None:
     np.testing.assert_array_equal(x, again[0])
     assert not np.array_equal(x[: len(xt)], xt)  # test samples are drawn from another seed
     assert window == again[4] > 0
+
+
+def test_the_local_rule_runs_the_hidden_population_as_the_chip_model_does() -> None:
+    from neuro_dynapse2.mimic import _run_hidden
+    from neuro_dynapse2.model import hard_spike, make_network, neuron_constants, run_network
+    from neuro_dynapse2.tasks import make_task
+
+    x, _, _ = make_task("delayed_cue", 8, seed=0)
+    xs = torch.as_tensor(x, dtype=torch.float32)
+    # a mismatched chip: its AMPA and GABA gains differ per neuron, so a signed current cannot be
+    # split after summing (cancelling excitation and inhibition do not cancel there)
+    chip = make_network(CHIP.target, 8, 24, 2, seed=0, weight_scale_a=1e-7).mismatched(seed=3)
+
+    recorder = SimpleNamespace()  # run_network stores the traces on it
+    with torch.no_grad():
+        constants = {pop: neuron_constants(chip.population_currents(pop)) for pop, _ in chip.structure.populations}
+        weights = {name: w.detach() for name, w in chip.weights.items()}
+        run_network(chip.structure, weights, constants, xs, chip.dt, hard_spike, recorder=recorder, record_all=True)
+        traces = _run_hidden(chip, xs, weights["w_rec"], None)
+    spikes = recorder.trace["hidden.spikes"]
+    decay = torch.exp(-chip.dt / constants["hidden"].tau_syn[:, 0])
+    expected, r = [], torch.zeros_like(spikes[:, 0])
+    for t in range(spikes.shape[1]):
+        r = r * decay + spikes[:, t]
+        expected.append(r)
+    assert spikes.sum() > 100  # the hidden population is active
+    torch.testing.assert_close(traces, torch.stack(expected, dim=1), rtol=1e-4, atol=1e-4)
+
+
+def test_the_mimic_readout_search_reruns_only_the_output_population_and_gets_the_same_spikes() -> None:
+    from neuro_dynapse2.mimic import _OutputStage
+    from neuro_dynapse2.model import make_network
+    from neuro_dynapse2.tasks import make_task
+
+    x, _, _ = make_task("delayed_cue", 16, seed=0)
+    xs = torch.as_tensor(x, dtype=torch.float32)
+    model = make_network(CHIP.target, 8, 24, 2, seed=0, weight_scale_a=1e-7)
+    w_out = 300 * torch.randn(2, 24, generator=torch.Generator().manual_seed(0))  # nA
+    with torch.no_grad():
+        model.weights["w_out"].copy_(w_out)
+        whole = model.mismatched(seed=1)(xs)
+        model.weights["w_out"].fill_(1.0)  # the stage's copy holds only its mismatch factors
+        staged = _OutputStage(model.mismatched(seed=1), xs)(w_out)
+    assert whole.sum() > 5
+    torch.testing.assert_close(staged, whole, rtol=0, atol=0)

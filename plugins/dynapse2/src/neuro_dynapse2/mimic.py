@@ -17,9 +17,13 @@ local, control-theoretic rule (as FOLLOW, Gilra & Gerstner 2017, which the paper
   copies, since one readout must serve every chip.
 
 Robustness comes from the feedback-trained dynamics being spread over many neurons with random
-encoders, so that per-neuron mismatch averages out in the decoded state. Our adaptation to
-DYNAP-SE2 (what the paper did on DYNAP-SE's model): the DPI neurons are rectified, so encoders of
-both signs and an excitatory (AMPA) / inhibitory (GABA) split of every signed current are used.
+encoders, so that per-neuron mismatch averages out in the decoded state; optionally the rule
+learns on mismatched copies of the model in turn (``learning_chips``), so that the learned
+dynamics must hold on every chip.
+
+Our adaptation to DYNAP-SE2 (the paper used DYNAP-SE's model): the DPI neurons are rectified, so
+the encoders have both signs, and every synapse drives the AMPA or GABA synapse of its own sign, as
+on the chip (only the teacher's feedback current, which is no chip synapse, is split after summing).
 """
 
 from __future__ import annotations
@@ -27,17 +31,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from . import target as hw
-from .model import NA, DPIState, DynapseModel, dpi_step, hard_spike, neuron_constants
+from .model import NA, DPIState, DynapseModel, Structure, dpi_step, hard_spike, neuron_constants, run_network
 from .tasks import decide
 
 Readout = Callable[[torch.Tensor], torch.Tensor]
 MAX_BASE_NA = hw.COARSE_MAX_CURRENT[-1] / NA  # the largest settable base weight current, nA
 _READOUT_CHIP_SEED = 1_000_003  # mismatch draws used to fit the readout (never a benchmark chip_id)
+_LEARNING_CHIP_SEED = 2_000_003  # mismatch draws the local rule learns on
 
 
 class RateNetwork(torch.nn.Module):
@@ -82,10 +88,10 @@ class MimicReport:
     validation_accuracy: float = 0.0
 
 
-def _split(current: torch.Tensor) -> torch.Tensor:
-    """A signed current (B, n) as the (B, n, 4) synaptic input: positive on AMPA, negative on GABA."""
-    zero = torch.zeros_like(current)
-    return torch.stack([current.clamp(min=0), zero, (-current).clamp(min=0), zero], dim=-1)
+def _synaptic_input(excitatory: torch.Tensor, inhibitory: torch.Tensor) -> torch.Tensor:
+    """Excitatory and inhibitory currents (B, n) as the (B, n, 4) synaptic input (AMPA, GABA)."""
+    zero = torch.zeros_like(excitatory)
+    return torch.stack([excitatory, zero, inhibitory, zero], dim=-1)
 
 
 def _run_hidden(
@@ -100,16 +106,22 @@ def _run_hidden(
     w_in = model.weights["w_in"].detach()
     batch, steps, _ = x.shape
     n = w_in.shape[0]
+    # as on the chip, every synapse drives the type of its own sign (a mismatched chip scales the
+    # AMPA and GABA gains of a neuron apart, so cancelling currents do not cancel exactly there)
+    w_exc = torch.cat([w_in, w_rec], dim=1).clamp(min=0)
+    w_inh = (-torch.cat([w_in, w_rec], dim=1)).clamp(min=0)
     state = DPIState.zeros(batch, n, c.io, w_in)
     decay = torch.exp(-model.dt / c.tau_syn[:, 0])
     r = x.new_zeros((batch, n))
     z = x.new_zeros((batch, n))
     traces = []
     for t in range(steps):
-        drive = x[:, t] @ w_in.T + z @ w_rec.T
+        pre = torch.cat([x[:, t], z], dim=1)
+        excitatory, inhibitory = pre @ w_exc.T, pre @ w_inh.T
         if feedback is not None:
-            drive = drive + feedback(t, r)
-        state, z = dpi_step(state, _split(drive), c, model.dt, hard_spike)  # the local rule needs no gradient
+            control = feedback(t, r)  # the teacher's current: not a chip synapse, so split after summing
+            excitatory, inhibitory = excitatory + control.clamp(min=0), inhibitory + (-control).clamp(min=0)
+        state, z = dpi_step(state, _synaptic_input(excitatory, inhibitory), c, model.dt, hard_spike)
         r_prev = r
         r = r * decay + z
         if on_step is not None:
@@ -137,6 +149,30 @@ def _ridge(r: torch.Tensor, X: torch.Tensor, alpha: float) -> torch.Tensor:
     Y = X.reshape(-1, X.shape[-1]).double()
     gram = R.T @ R + alpha * torch.eye(R.shape[1], dtype=torch.float64)
     return torch.linalg.solve(gram, R.T @ Y).T.float()
+
+
+class _OutputStage:
+    """One chip's output population driven by its hidden spikes, recorded once: ``stage(w_out)``
+    gives the output spikes (B, T, n_out) for output weights ``w_out`` (n_out, N) in nA, scaled by
+    the chip's weight mismatch (``chip``'s own ``w_out``, which must hold only its mismatch factors)."""
+
+    def __init__(self, chip: DynapseModel, x: torch.Tensor) -> None:
+        recorder = SimpleNamespace()  # run_network stores the traces on it
+        structure = chip.structure
+        constants = {pop: neuron_constants(chip.population_currents(pop)) for pop, _ in structure.populations}
+        weights = {name: w.detach() for name, w in chip.weights.items()}
+        run_network(structure, weights, constants, x, chip.dt, hard_spike, recorder=recorder, record_all=True)
+        self.hidden = recorder.trace["hidden.spikes"]
+        self.factors = weights["w_out"]
+        self.constants = {"out": constants["out"]}
+        projection = next(p for p in structure.projections if p.name == "w_out")
+        n_out = dict(structure.populations)["out"]
+        self.structure = Structure("hidden", self.hidden.shape[-1], (("out", n_out),), (projection,), "out", "out")
+        self.dt = chip.dt
+
+    def __call__(self, w_out: torch.Tensor) -> torch.Tensor:
+        weights = {"w_out": w_out * self.factors}
+        return run_network(self.structure, weights, self.constants, self.hidden, self.dt, hard_spike)
 
 
 def _largest_gain(readout_w: torch.Tensor) -> float:
@@ -180,6 +216,7 @@ def mimic(
     readout_chips: int = 4,
     validation_chips: int = 8,
     readout_samples: int = 256,
+    learning_chips: int = 0,
 ) -> MimicReport:
     """Train ``model`` (input -> recurrent hidden -> out) to mimic ``rate``'s hidden dynamics, in place.
 
@@ -204,6 +241,10 @@ def mimic(
             On the fitting copies themselves the pooled decoder looked as good as the other on
             ``delayed_cue`` (probe: 0.997 against 0.995) but was worse on other chips (0.907 against 0.999).
         readout_samples: training samples used to fit the readout (the first ones).
+        learning_chips: if > 0, the local rule learns on this many mismatched copies of the model in
+            turn (one per batch; their neuron currents and input weights are mismatched, the learned
+            recurrent weights are not), so the learned dynamics must hold across chips, as the
+            noise injection of the BPTT methods does; 0 learns on the nominal model.
 
     Returns:
         A :class:`MimicReport`; ``model``'s weights ``w_in``, ``w_rec`` and ``w_out`` are replaced.
@@ -227,12 +268,14 @@ def mimic(
         r = _run_hidden(model, xs, w_rec, controlled(X, D))
         D = _ridge(r, X, ridge)
         order = np.random.default_rng(seed).permutation(len(xs))
+        learners = [model.mismatched(seed=_LEARNING_CHIP_SEED + k) for k in range(learning_chips)] or [model]
         for _ in range(epochs):
-            for start in range(0, len(xs), batch_size):
+            for batch, start in enumerate(range(0, len(xs), batch_size)):
                 idx = torch.as_tensor(order[start : start + batch_size])
                 xb, Xb = xs[idx], X[idx]
                 delta = torch.zeros_like(w_rec)
-                _run_hidden(model, xb, w_rec, controlled(Xb, D), _local_rule(delta, Xb, D, F))
+                learner = learners[batch % len(learners)]
+                _run_hidden(learner, xb, w_rec, controlled(Xb, D), _local_rule(delta, Xb, D, F))
                 w_rec += eta * delta / xb.shape[1]
             r = _run_hidden(model, xs, w_rec, None)  # free-running: how well is X reproduced now?
             report.errors.append(float(((r @ D.T - X) ** 2).mean()))
@@ -243,11 +286,16 @@ def mimic(
         validation_seeds = [_READOUT_CHIP_SEED + readout_chips + k for k in range(validation_chips)]
         decoders = {"learning": D, "pooled": fit_decoder(model, x_fit, X_fit, fit_seeds, ridge)}
 
+        # Only the output population depends on the readout: run each validation copy's hidden
+        # population once. With unit output weights, a copy's w_out holds its mismatch factors.
+        model.weights["w_out"].fill_(1.0)
+        chips = [model.mismatched(seed=seed) for seed in validation_seeds] or [model]
+        stages = [_OutputStage(chip, x_fit) for chip in chips]
+
         def accuracy(readout_w: torch.Tensor, gain: float) -> float:
-            model.weights["w_out"].copy_(gain * readout_w)
             # judged as the deployed chip is: silence or a tie is wrong (argmax would call it class 0)
-            chips = [model.mismatched(seed=seed) for seed in validation_seeds] or [model]
-            return float(np.mean([(decide(readout(chip(x_fit)).numpy()) == y_fit).mean() for chip in chips]))
+            hits = [(decide(readout(stage(gain * readout_w)).numpy()) == y_fit).mean() for stage in stages]
+            return float(np.mean(hits))
 
         choices = []
         for name, decoder in decoders.items():

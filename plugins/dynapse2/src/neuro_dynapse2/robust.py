@@ -50,6 +50,7 @@ class Recipe:
     rate_units: int = 32
     rate_epochs: int = 40
     mimic_epochs: int = 8
+    mimic_learning_chips: int = 0  # mismatched copies the local rule learns on (``mimic(learning_chips=)``)
     adversarial_steps: int = 3
     weight_scale_a: float = 6e-8
     # The hidden neurons' synapses are slowed from the chip default 10 ms (a per-core bias, Itau
@@ -61,10 +62,16 @@ class Recipe:
 
 #: Per task. cue_accumulation integrates five cues over 100 ms and holds the sum 50 ms more: its
 #: synapses are slowed to 150 ms, and with 256 samples every method overfitted the training set
-#: (in a probe, plain BPTT: 95 % on it, 85 % on held-out samples), so it trains on 1,024.
+#: (in a probe, plain BPTT: 95 % on it, 85 % on held-out samples), so it trains on 1,024. Its mimic
+#: network learns on 16 mismatched copies: on validation chips and samples (chip_ids 10,000-10,039,
+#: task seed 2; never the benchmark's) mean / 5th percentile rose from 0.884 / 0.788 to 0.909 / 0.858
+#: at 15 % and from 0.834 / 0.531 to 0.872 / 0.754 at 20 %. On delayed_cue, learning on copies was
+#: unstable (the recurrent weights grew 20-fold) and, with a tenth of the step and 16 epochs, worse
+#: on the same validation protocol (0.985 / 0.947 and 0.972 / 0.918, against 0.996 / 0.992 and
+#: 0.995 / 0.980 learning on the nominal model).
 RECIPES: dict[str, Recipe] = {
     "delayed_cue": Recipe(),
-    "cue_accumulation": Recipe(train_samples=1024, epochs=10, synapse_tau=0.15),
+    "cue_accumulation": Recipe(train_samples=1024, epochs=10, synapse_tau=0.15, mimic_learning_chips=16),
 }
 QUICK = Recipe(hidden=12, epochs=1, train_samples=24, test_samples=12, rate_units=8, rate_epochs=1, mimic_epochs=1,
                adversarial_steps=1)  # fmt: skip
@@ -125,7 +132,17 @@ def train(
         # the presynaptic traces grow with the synaptic time constant, so the local rule's step shrinks with
         # it: eta = 20 at 50 ms (chosen on delayed_cue), 6.7 at 150 ms (with 20 the network stayed at chance there)
         eta = 20.0 * 0.05 / recipe.synapse_tau
-        mimic(model, rate, x, y, last_window_readout(window), epochs=recipe.mimic_epochs, eta=eta, seed=seed)
+        mimic(
+            model,
+            rate,
+            x,
+            y,
+            last_window_readout(window),
+            epochs=recipe.mimic_epochs,
+            eta=eta,
+            seed=seed,
+            learning_chips=recipe.mimic_learning_chips,
+        )
         return model
     hardware: list[Any] = []
     if method == "noise":
