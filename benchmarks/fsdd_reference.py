@@ -35,23 +35,20 @@ TIME_SHIFT = 5  # steps (50 ms)
 CHANNEL_SHIFT = 2
 
 
-def reference_network(channels: int, classes: int) -> torch.nn.Module:
+class ReferenceCNN(torch.nn.Module):
     """(B, T, C) -> (B, classes): three convolutions over time, global max pooling, a linear layer."""
 
-    class TimeConvolution(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            conv = [torch.nn.Conv1d(c, 128, 5, padding=2) for c in (channels, 128, 128)]
-            relu, pool = torch.nn.ReLU, torch.nn.MaxPool1d
-            self.body = torch.nn.Sequential(
-                conv[0], relu(), pool(2), conv[1], relu(), pool(2), conv[2], relu(),
-                torch.nn.AdaptiveMaxPool1d(1), torch.nn.Flatten(), torch.nn.Dropout(0.3), torch.nn.Linear(128, classes),
-            )  # fmt: skip
+    def __init__(self, channels: int, classes: int) -> None:
+        super().__init__()
+        conv = [torch.nn.Conv1d(c, 128, 5, padding=2) for c in (channels, 128, 128)]
+        relu, pool = torch.nn.ReLU, torch.nn.MaxPool1d
+        self.body = torch.nn.Sequential(
+            conv[0], relu(), pool(2), conv[1], relu(), pool(2), conv[2], relu(),
+            torch.nn.AdaptiveMaxPool1d(1), torch.nn.Flatten(), torch.nn.Dropout(0.3), torch.nn.Linear(128, classes),
+        )  # fmt: skip
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.body(x.transpose(1, 2))
-
-    return TimeConvolution()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x.transpose(1, 2))
 
 
 def shift_channels(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -70,7 +67,7 @@ def train_and_test(x: torch.Tensor, y: torch.Tensor, x_test: torch.Tensor, y_tes
     """Train a fresh reference network on ``(x, y)``; its accuracy on ``(x_test, y_test)``."""
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    net = reference_network(x.shape[2], int(y.max()) + 1)
+    net = ReferenceCNN(x.shape[2], int(y.max()) + 1)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(epochs):
         net.train()
