@@ -180,6 +180,26 @@ def test_the_local_rule_of_the_network_level_method_reduces_the_decoding_error()
     assert model.weights["w_rec"].abs().sum() > 0 and report.output_gain > 0
 
 
+def test_the_mimic_output_training_lowers_the_loss_and_keeps_only_what_held_out_copies_score_better() -> None:
+    from neuro_dynapse2.mimic import last_window_readout, train_readout
+    from neuro_dynapse2.model import make_network
+    from neuro_dynapse2.robust import _margin_loss, _membrane_readout
+    from neuro_dynapse2.tasks import make_task
+
+    x, y, window = make_task("delayed_cue", 16, seed=0)
+    model = make_network(CHIP.target, 8, 16, 2, seed=0, weight_scale_a=3e-7)  # its output neurons stay silent
+    logits, spikes = _membrane_readout(window), last_window_readout(window)
+    report = train_readout(model, x, y, _margin_loss, logits, spikes, chips=1, validation_chips=1, steps=12, lr=0.3)
+    assert report.losses[-1] < 0.9 * report.losses[0]
+    assert report.start_accuracy == 0.0 and report.trained_accuracy > 0.5 and report.kept  # 0.625 when written
+    kept = model.weights["w_out"].detach().clone()
+
+    # a step far too large wrecks the readout: the held-out copy sees it and the start is kept
+    again = train_readout(model, x, y, _margin_loss, logits, spikes, chips=1, validation_chips=1, steps=2, lr=10.0)
+    assert again.trained_accuracy < again.start_accuracy and not again.kept
+    torch.testing.assert_close(model.weights["w_out"].detach(), kept, rtol=0, atol=0)
+
+
 def test_a_decoder_fitted_over_mismatched_copies_reads_unseen_chips_better() -> None:
     from neuro_dynapse2.mimic import _run_hidden, fit_decoder
     from neuro_dynapse2.model import make_network
@@ -297,3 +317,18 @@ def test_the_mimic_readout_search_reruns_only_the_output_population_and_gets_the
         staged = _OutputStage(model.mismatched(seed=1), xs)(w_out)
     assert whole.sum() > 5
     torch.testing.assert_close(staged, whole, rtol=0, atol=0)
+
+
+def test_the_robust_training_example_deploys_each_method_to_every_chip() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "examples" / "dynapse2_robust.py"
+    spec = importlib.util.spec_from_file_location("dynapse2_robust_example", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.compare(chips=2, quick=True)
+    assert set(results) == {"bptt", "mimic"}
+    for accuracy in results.values():
+        assert accuracy.shape == (2,) and np.all((accuracy >= 0) & (accuracy <= 1))

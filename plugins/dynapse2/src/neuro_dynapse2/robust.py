@@ -9,7 +9,8 @@ task that needs memory (``tasks.py``), all from the same initial weights and see
   the parameter-noise injection of Cakal et al. 2024);
 - ``adversarial``: BPTT with :class:`neuro_core.training.AdversarialAttack` on the weights
   (Buchel et al., ICLR 2022);
-- ``mimic``: the network-level method of Buchel et al. 2021 (``mimic.py``).
+- ``mimic``: the network-level method of Buchel et al. 2021 (``mimic.py``), then its output weights alone
+  trained over mismatched copies (``train_readout``; kept only where held-out copies score better).
 
 BPTT is trained on the output neurons' membrane current (``output="membrane"``: mean ``I_mem /
 Ispkthr`` over the readout window) with a margin term that pushes the correct neuron above
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 
 from . import target as hw
-from .mimic import RateNetwork, last_window_readout, mimic
+from .mimic import RateNetwork, last_window_readout, mimic, train_readout
 from .model import DynapseModel, make_network
 from .sim import ChipMismatch, simulate
 from .tasks import make_task, predictions
@@ -51,6 +52,7 @@ class Recipe:
     rate_epochs: int = 40
     mimic_epochs: int = 8
     mimic_learning_chips: int = 0  # mismatched copies the local rule learns on (``mimic(learning_chips=)``)
+    mimic_readout_steps: int = 80  # steps of ``train_readout`` after the local rule (0: the chosen readout as is)
     adversarial_steps: int = 3
     weight_scale_a: float = 6e-8
     # The hidden neurons' synapses are slowed from the chip default 10 ms (a per-core bias, Itau
@@ -74,7 +76,9 @@ RECIPES: dict[str, Recipe] = {
     "cue_accumulation": Recipe(train_samples=1024, epochs=10, synapse_tau=0.15, mimic_learning_chips=16),
 }
 QUICK = Recipe(hidden=12, epochs=1, train_samples=24, test_samples=12, rate_units=8, rate_epochs=1, mimic_epochs=1,
-               adversarial_steps=1)  # fmt: skip
+               adversarial_steps=1, mimic_readout_steps=2)  # fmt: skip
+#: Training samples (the first ones) on which ``train_readout`` fits the mimic network's output weights.
+MIMIC_READOUT_SAMPLES = 512
 
 
 def task_data(task: str, recipe: Recipe) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
@@ -143,6 +147,17 @@ def train(
             seed=seed,
             learning_chips=recipe.mimic_learning_chips,
         )
+        if recipe.mimic_readout_steps:
+            n = MIMIC_READOUT_SAMPLES
+            train_readout(
+                model,
+                x[:n],
+                y[:n],
+                _margin_loss,
+                _membrane_readout(window),
+                last_window_readout(window),
+                steps=recipe.mimic_readout_steps,
+            )
         return model
     hardware: list[Any] = []
     if method == "noise":
