@@ -298,8 +298,21 @@ VALIDATION = [
 ]
 
 
-def run_task(task: Task, quick: bool) -> dict[str, Any]:
-    """Train and test one task; the table row."""
+@dataclass
+class Fitted:
+    """A task's network after training, with what its table row needs."""
+
+    trainer: Trainer
+    test: SpikeData
+    duration: float  # s: the padded length of every sample
+    source: str
+    n_original: int  # training samples before augmentation
+    n_train: int  # training samples with the augmented copies
+
+
+def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
+    """Build ``task``'s training set (augmented with seed 0) and train its network with ``seed``
+    (weight initialisation and data order)."""
     train, test, source = task.data(quick)
     duration = max(train.n_steps(task.dt), test.n_steps(task.dt)) * task.dt
     n_original = len(train)
@@ -312,22 +325,31 @@ def run_task(task: Task, quick: bool) -> dict[str, Any]:
             extra = augment(extra, task.augmentation, task.extra_copies, seed=1)
         train = SpikeData.concatenate([train, extra])
     # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     net = model(train.n_channels, 32 if quick else task.hidden, len(train.classes), task.dt, task.tau)
     trainer = Trainer(
-        net, readout="mean", lr=task.lr, epochs=1 if quick else task.epochs, batch_size=32, seed=0, progress=False
+        net, readout="mean", lr=task.lr, epochs=1 if quick else task.epochs, batch_size=32, seed=seed, progress=False
     )
     # Dense per batch (DataLoader over the events), so the 700-channel set is never dense at once.
     trainer.fit(train.as_dataset(task.dt, duration))
+    return Fitted(trainer, test, duration, source, n_original, len(train))
+
+
+def run_task(task: Task, quick: bool) -> dict[str, Any]:
+    """Train and test one task; the table row."""
+    fitted = fit_task(task, quick)
+    trainer, test, duration, source, n_original = (
+        fitted.trainer, fitted.test, fitted.duration, fitted.source, fitted.n_original
+    )  # fmt: skip
     test_set = test.as_dataset(task.dt, duration)
     accuracy = trainer.evaluate(test_set)["accuracy"]
     row: dict[str, Any] = {
         "dataset": task.name,
         "test split": task.split + (f" ({source})" if source else ""),
         "train / test samples": f"{n_original} / {len(test)}"
-        + (f" (+{len(train) - n_original} augmented)" if len(train) > n_original else ""),
+        + (f" (+{fitted.n_train - n_original} augmented)" if fitted.n_train > n_original else ""),
         "steps x dt": f"{round(duration / task.dt)} x {task.dt * 1e3:g} ms",
-        "hidden": net.layers[0].n,
+        "hidden": 32 if quick else task.hidden,
         "epochs": trainer.epochs,
         "accuracy": accuracy,
         "target": f">= {task.target:.0%}" if task.target else "",
