@@ -298,6 +298,11 @@ VALIDATION = [
 ]
 
 
+def hidden_size(task: Task, quick: bool) -> int:
+    """Hidden neurons of ``task``'s network (quick runs: 32)."""
+    return 32 if quick else task.hidden
+
+
 @dataclass
 class Fitted:
     """A task's network after training, with what its table row needs."""
@@ -326,7 +331,7 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
         train = SpikeData.concatenate([train, extra])
     # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
     torch.manual_seed(seed)
-    net = model(train.n_channels, 32 if quick else task.hidden, len(train.classes), task.dt, task.tau)
+    net = model(train.n_channels, hidden_size(task, quick), len(train.classes), task.dt, task.tau)
     trainer = Trainer(
         net, readout="mean", lr=task.lr, epochs=1 if quick else task.epochs, batch_size=32, seed=seed, progress=False
     )
@@ -338,18 +343,16 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
 def run_task(task: Task, quick: bool) -> dict[str, Any]:
     """Train and test one task; the table row."""
     fitted = fit_task(task, quick)
-    trainer, test, duration, source, n_original = (
-        fitted.trainer, fitted.test, fitted.duration, fitted.source, fitted.n_original
-    )  # fmt: skip
+    trainer, test, duration, n_original = fitted.trainer, fitted.test, fitted.duration, fitted.n_original
     test_set = test.as_dataset(task.dt, duration)
     accuracy = trainer.evaluate(test_set)["accuracy"]
     row: dict[str, Any] = {
         "dataset": task.name,
-        "test split": task.split + (f" ({source})" if source else ""),
+        "test split": task.split + (f" ({fitted.source})" if fitted.source else ""),
         "train / test samples": f"{n_original} / {len(test)}"
         + (f" (+{fitted.n_train - n_original} augmented)" if fitted.n_train > n_original else ""),
         "steps x dt": f"{round(duration / task.dt)} x {task.dt * 1e3:g} ms",
-        "hidden": 32 if quick else task.hidden,
+        "hidden": hidden_size(task, quick),
         "epochs": trainer.epochs,
         "accuracy": accuracy,
         "target": f">= {task.target:.0%}" if task.target else "",

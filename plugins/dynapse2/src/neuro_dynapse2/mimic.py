@@ -37,6 +37,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import torch
@@ -187,16 +188,20 @@ class _OutputStage:
         self.structure = Structure("hidden", self.hidden.shape[-1], (("out", n_out),), (projection,), "out", "out")
         self.dt = chip.dt
 
-    def __call__(self, w_out: torch.Tensor) -> torch.Tensor:
+    def _run(
+        self, w_out: torch.Tensor, spike_fn: Callable[[torch.Tensor], torch.Tensor], recorder: Any = None
+    ) -> torch.Tensor:
         weights = {"w_out": w_out * self.factors}
-        return run_network(self.structure, weights, self.constants, self.hidden, self.dt, hard_spike)
+        return run_network(self.structure, weights, self.constants, self.hidden, self.dt, spike_fn, recorder=recorder)
+
+    def __call__(self, w_out: torch.Tensor) -> torch.Tensor:
+        return self._run(w_out, hard_spike)
 
     def membrane(self, w_out: torch.Tensor) -> torch.Tensor:
         """The output neurons' I_mem / Ispkthr (B, T, n_out), each over its own (mismatched) threshold,
         differentiable in ``w_out`` (surrogate spikes)."""
         recorder = SimpleNamespace()
-        weights = {"w_out": w_out * self.factors}
-        run_network(self.structure, weights, self.constants, self.hidden, self.dt, surrogate_spike, recorder=recorder)
+        self._run(w_out, surrogate_spike, recorder)
         return recorder.record / self.constants["out"].ispkthr
 
 
@@ -387,11 +392,13 @@ def train_readout(
         A :class:`ReadoutTraining`; ``model``'s ``w_out`` is the better of the two.
     """
     xs = torch.as_tensor(x, dtype=torch.float32)
-    labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    y = np.asarray(y)
+    labels = torch.as_tensor(y, dtype=torch.long)
     start = model.weights["w_out"].detach().clone()
     with torch.no_grad():
         model.weights["w_out"].fill_(1.0)  # a copy's w_out then holds only its mismatch factors
         copies = [model.mismatched(seed=_OUTPUT_TRAINING_CHIP_SEED + k) for k in range(chips + validation_chips)]
+        model.weights["w_out"].copy_(start)
         stages = [_OutputStage(copy, xs) for copy in copies]
     training, held_out = stages[:chips], stages[chips:]
     w_out = torch.nn.Parameter(start.clone())
@@ -405,8 +412,8 @@ def train_readout(
         report.losses.append(float(value.detach()))
     with torch.no_grad():
         trained = w_out.detach()
-        report.start_accuracy = _accuracy_on_copies(held_out, readout, start, np.asarray(y))
-        report.trained_accuracy = _accuracy_on_copies(held_out, readout, trained, np.asarray(y))
+        report.start_accuracy = _accuracy_on_copies(held_out, readout, start, y)
+        report.trained_accuracy = _accuracy_on_copies(held_out, readout, trained, y)
         report.kept = report.trained_accuracy > report.start_accuracy
         model.weights["w_out"].copy_(trained if report.kept else start)
     return report
