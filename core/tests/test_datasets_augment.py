@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from neuro_core.datasets import SpikeAugment, SpikeData, augment
+from neuro_core.datasets import SpikeAugment, SpikeData, augment, shift_channels
 from neuro_core.errors import NeuroError
 
 
@@ -153,3 +153,20 @@ def test_bad_copies_are_refused() -> None:
         augment(speech_like(), SpikeAugment(), copies=-1, seed=0)
     with pytest.raises(NeuroError, match="empty"):
         augment(speech_like(), SpikeAugment(), copies=0, seed=0, keep_original=False)
+
+
+@pytest.mark.parametrize("k", [-3, 0, 2])
+def test_shift_channels_moves_every_event_and_drops_those_past_the_edge(k: int) -> None:
+    data = speech_like()
+    shifted = shift_channels(data, k)
+    dense, moved = data.dense(1e-3), shifted.dense(1e-3)  # (N, T, C)
+    expected = np.moveaxis(shift_rows(np.moveaxis(dense, 2, 0), k), 0, 2)
+    np.testing.assert_array_equal(moved, expected)
+    np.testing.assert_array_equal(shifted.labels, data.labels)
+    assert shifted.meta["channel_shift"] == k
+    assert len(shifted) == len(data)
+
+
+def test_shift_channels_rejects_a_fractional_shift() -> None:
+    with pytest.raises(NeuroError, match="shift must be an integer"):
+        shift_channels(speech_like(), 1.5)  # type: ignore[arg-type]

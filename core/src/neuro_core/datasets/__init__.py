@@ -12,7 +12,8 @@ the Spiking Heidelberg Digits; dense (N, T, C) arrays or torch batches on demand
 - Files: :func:`read_shd` / :func:`write_shd` (SHD/SSC HDF5 layout; needs ``neuro-core[hdf5]``),
   :meth:`SpikeData.save` / :meth:`SpikeData.load` (neuro container).
 - Augmentation: :class:`SpikeAugment` (seeded time shift/stretch, channel shift, dropout, tilt, noise
-  on the events), :func:`augment` (a training set plus transformed copies).
+  on the events), :func:`augment` (a training set plus transformed copies), :func:`shift_channels`
+  (one deterministic channel shift, for test-time averaging).
 - Toy tasks: :func:`randman`, :func:`delayed_xor`, :func:`spike_pattern_association`.
 - Images: :func:`rate_encode`, :func:`latency_encode`, :func:`load_mnist` (28x28 or 16x16),
   :func:`load_digits` (scikit-learn's 8x8 digits, if installed), :func:`downscale`.
@@ -22,7 +23,7 @@ See docs/datasets.md for provenance and licences.
 
 from __future__ import annotations
 
-from .augment import SpikeAugment, augment
+from .augment import SpikeAugment, augment, shift_channels
 from .cochlea import (
     CochleaConfig,
     audio_to_spikes,
@@ -87,6 +88,7 @@ __all__ = [
     "randman",
     "rate_encode",
     "read_shd",
+    "shift_channels",
     "spike_pattern_association",
     "voices",
     "write_shd",

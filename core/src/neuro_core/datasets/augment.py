@@ -15,14 +15,14 @@ What each transform imitates in speech through a cochlear front end:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ..errors import NeuroError
 from .spikedata import SpikeData
 
-__all__ = ["SpikeAugment", "augment"]
+__all__ = ["SpikeAugment", "augment", "shift_channels"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,26 @@ def augment(
     if len(parts) == 1:
         return parts[0]
     return _stack(parts)
+
+
+def shift_channels(data: SpikeData, shift: int) -> SpikeData:
+    """``data`` with every event moved ``shift`` channels up (down if negative); events pushed past
+    channel 0 or ``n_channels - 1`` are dropped.
+
+    The deterministic form of ``SpikeAugment.channel_shift``. At test time, averaging a network's
+    read-out over the shifts it was trained with (``-k..k`` for ``channel_shift=k``) marginalises over
+    the vocal-tract lengths that augmentation taught it, which helps on an unseen speaker
+    (docs/datasets.md, FSDD).
+    """
+    if not isinstance(shift, int | np.integer):
+        raise NeuroError(f"shift must be an integer number of channels, got {shift!r}")
+    units = data.units + int(shift)
+    keep = (units >= 0) & (units < data.n_channels)
+    sample = np.repeat(np.arange(len(data)), np.diff(data.offsets))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(sample[keep], minlength=len(data)))])
+    # shifting every unit of a sample by the same amount keeps the (time, unit) order within it
+    return replace(data, times=data.times[keep], units=units[keep], offsets=offsets,
+                   meta={**data.meta, "channel_shift": int(shift)})  # fmt: skip
 
 
 def _stack(parts: list[SpikeData]) -> SpikeData:
