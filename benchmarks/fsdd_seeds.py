@@ -45,7 +45,7 @@ _REACH = fsdd_augment(FSDD_CHANNELS).channel_shift
 TEST_SHIFTS = tuple(range(-_REACH, _REACH + 1))
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+def top1(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of samples whose largest logit is their label."""
     return float((logits.argmax(dim=1) == labels).float().mean())
 
@@ -66,10 +66,10 @@ def run(quick: bool = False) -> Section:
             averaged.append(torch.stack([fitted.trainer.predict(v) for v in views]).mean(dim=0))
         row: dict[str, Any] = {"held-out speaker": speaker}
         for label, logits in (("", plain), ("shift-averaged ", averaged)):
-            per_seed = [accuracy(l, y) for l in logits]
+            per_seed = [top1(l, y) for l in logits]
             row[label + "per seed"] = " / ".join(f"{a:.3f}" for a in per_seed)
             row[label + "seed mean"] = float(np.mean(per_seed))
-            row[label + "ensemble of 3"] = accuracy(torch.stack(logits).mean(dim=0), y)
+            row[label + "ensemble of 3"] = top1(torch.stack(logits).mean(dim=0), y)
         rows.append(row)
         print(rows[-1], file=sys.stderr, flush=True)
     mean_row: dict[str, Any] = {"held-out speaker": "mean of the 4"}
@@ -80,7 +80,7 @@ def run(quick: bool = False) -> Section:
     recipe = tasks[0]
     return Section(
         name="fsdd_seeds",
-        title=("FSDD, one speaker held out: the spiking recipe over three seeds, their ensemble, shift-averaged tests"),
+        title="FSDD, one speaker held out: the spiking recipe over three seeds, their ensemble, shift-averaged tests",
         command="python benchmarks/fsdd_seeds.py",
         rows=rows,
         notes=[
