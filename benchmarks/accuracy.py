@@ -44,12 +44,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as nnf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import Section, main
@@ -90,6 +91,7 @@ class Task:
     # copies, so the few real speakers and the many synthetic voices can be weighted apart.
     extra_train: Callable[[bool], SpikeData] | None = None
     extra_copies: int = 0
+    label_smoothing: float = 0.0  # of the cross-entropy (0: plain)
 
 
 def model(n_in: int, hidden: int, n_out: int, dt: float, tau: float) -> Network:
@@ -159,13 +161,17 @@ def _fsdd_all(channels: int, quick: bool) -> SpikeData:
     return datasets.fsdd_spikes(channels=channels, limit_per_speaker=60 if quick else None)
 
 
-def fsdd(speaker: str, channels: int = 16) -> Callable[[bool], tuple[SpikeData, SpikeData, str]]:
-    """FSDD with ``speaker`` held out: trained on the other three speakers' recordings."""
+def fsdd(
+    speaker: str, channels: int = 16, unused: tuple[str, ...] = ()
+) -> Callable[[bool], tuple[SpikeData, SpikeData, str]]:
+    """FSDD with ``speaker`` held out: trained on the other speakers' recordings except ``unused``
+    (validation folds leave the test-only speaker out of training too)."""
 
     def load(quick: bool) -> tuple[SpikeData, SpikeData, str]:
         data = _fsdd_all(channels, quick)
         held_out = data.speakers == data.speaker_names.index(speaker)
-        return data.subset(np.nonzero(~held_out)[0]), data.subset(np.nonzero(held_out)[0]), ""
+        train = ~held_out & ~np.isin(data.speakers, [data.speaker_names.index(name) for name in unused])
+        return data.subset(np.nonzero(train)[0]), data.subset(np.nonzero(held_out)[0]), ""
 
     return load
 
@@ -332,8 +338,16 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
     # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
     torch.manual_seed(seed)
     net = model(train.n_channels, hidden_size(task, quick), len(train.classes), task.dt, task.tau)
+    loss = partial(nnf.cross_entropy, label_smoothing=task.label_smoothing) if task.label_smoothing else "cross_entropy"
     trainer = Trainer(
-        net, readout="mean", lr=task.lr, epochs=1 if quick else task.epochs, batch_size=32, seed=seed, progress=False
+        net,
+        loss=loss,
+        readout="mean",
+        lr=task.lr,
+        epochs=1 if quick else task.epochs,
+        batch_size=32,
+        seed=seed,
+        progress=False,
     )
     # Dense per batch (DataLoader over the events), so the 700-channel set is never dense at once.
     trainer.fit(train.as_dataset(task.dt, duration))
