@@ -22,23 +22,23 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: OpenMP reads these once
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, TASKS, Task, fit_task, fsdd
+from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, Task, fsdd_augment, fsdd_recipe
+from fsdd_folds import columns, train_in_parallel
 from harness import Section, main
-from neuro_core.datasets import SpikeAugment, SpikeData, shift_channels
+from neuro_core.datasets import SpikeAugment, SpikeData
 
 VALIDATION_SPEAKERS = ("jackson", "nicolas")
 UNUSED = ("george",)  # the test-only speaker: never trained or validated on here
+WIDE_SHIFT = 2 * fsdd_augment(FSDD_CHANNELS).channel_shift  # channels: twice the recipe's training shift
 
 
 @dataclass(frozen=True)
@@ -66,89 +66,84 @@ class MaskedAugment(SpikeAugment):
         return replace(out, times=out.times[keep], units=out.units[keep], offsets=offsets)
 
 
-def _recipe() -> Task:
-    return next(task for task in TASKS if task.name == FSDD_IMPROVED)
-
-
-def _variants() -> dict[str, Task]:
-    """Training variants of the recipe (each on the data of whichever fold it is run on)."""
-    recipe = _recipe()
+def _variant(name: str, speaker: str) -> Task:
+    """Training variant ``name`` of the recipe, validating on ``speaker``."""
+    recipe = fsdd_recipe(speaker, unused=UNUSED)
     assert recipe.augmentation is not None
-    reach = recipe.augmentation.channel_shift
-    return {
-        "recipe": recipe,
-        f"training channel shift +-{2 * reach}": replace(
-            recipe, augmentation=replace(recipe.augmentation, channel_shift=2 * reach)
-        ),
-        "label smoothing 0.1": replace(recipe, label_smoothing=0.1),
-        "SpecAugment masks (4 channels, 100 ms)": replace(
-            recipe, augmentation=MaskedAugment(**asdict(recipe.augmentation), band=4, window=0.1)
-        ),
-    }
+    if name == "recipe":
+        return recipe
+    if name == f"training channel shift +-{WIDE_SHIFT}":
+        return replace(recipe, augmentation=replace(recipe.augmentation, channel_shift=WIDE_SHIFT))
+    if name == "label smoothing 0.1":
+        return replace(recipe, label_smoothing=0.1)
+    if name == "SpecAugment masks (4 channels, 100 ms)":
+        return replace(recipe, augmentation=MaskedAugment(**asdict(recipe.augmentation), band=4, window=0.1))
+    raise KeyError(name)
 
 
-#: (row label, training variant, seeds); rows sharing a variant and seed share its network.
-ROWS = (
-    ("recipe, seeds 0-2", "recipe", (0, 1, 2)),
-    ("recipe, seeds 0-4", "recipe", (0, 1, 2, 3, 4)),
-    *((name, name, (0, 1, 2)) for name in list(_variants())[1:]),
+#: A table row's networks: (variant, seed) pairs; rows sharing a variant and seed share its network.
+Networks = tuple[tuple[str, int], ...]
+
+ROWS: tuple[tuple[str, Networks], ...] = (
+    ("recipe, seeds 0-2", tuple(("recipe", seed) for seed in range(3))),
+    ("recipe, seeds 0-4", tuple(("recipe", seed) for seed in range(5))),
+    *(
+        (name, tuple((name, seed) for seed in range(3)))
+        for name in (
+            f"training channel shift +-{WIDE_SHIFT}",
+            "label smoothing 0.1",
+            "SpecAugment masks (4 channels, 100 ms)",
+        )
+    ),
 )
 
 
-def _train_one(variant: str, speaker: str, seed: int, quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train ``variant`` validating on ``speaker`` with ``seed``: (plain logits, shift-averaged logits,
-    labels) of the validation set, logits (samples, classes)."""
-    torch.set_num_threads(1)
-    base = _variants()[variant]
-    task = replace(base, data=fsdd(speaker, FSDD_CHANNELS, unused=UNUSED))
-    fitted = fit_task(task, quick, seed)
-    x, y = fitted.test.tensors(task.dt, fitted.duration)
-    assert task.augmentation is not None
-    reach = task.augmentation.channel_shift
-    views = [shift_channels(fitted.test, k).tensors(task.dt, fitted.duration)[0] for k in range(-reach, reach + 1)]
-    averaged = torch.stack([fitted.trainer.predict(v) for v in views]).mean(dim=0)
-    return fitted.trainer.predict(x).numpy(), averaged.numpy(), y.numpy()
+def rows_on_folds(
+    build: Callable[[str, str], Task], groups: Sequence[tuple[str, Networks]], quick: bool
+) -> tuple[list[dict[str, Any]], int]:
+    """One row per (group, validation fold): ``build(variant, speaker)`` trained with each seed of the
+    group, scored by ``fsdd_folds.columns`` (per-seed columns left empty where variants mix). Quick
+    runs train the first seed of each variant in a group. Returns the rows and the number of worker processes."""
+    if quick:  # the first network of each variant in a group
+        groups = [(label, tuple({variant: (variant, seed) for variant, seed in reversed(networks)}.values()))
+                  for label, networks in groups]  # fmt: skip
+    jobs = sorted({((variant, speaker), seed) for _, networks in groups for variant, seed in networks
+                   for speaker in VALIDATION_SPEAKERS})  # fmt: skip
+    scored, workers = train_in_parallel(build, jobs, quick)
+    rows: list[dict[str, Any]] = []
+    for label, networks in groups:
+        mixed = len({variant for variant, _ in networks}) > 1
+        for speaker in VALIDATION_SPEAKERS:
+            group = [scored[(variant, speaker, seed)] for variant, seed in networks]
+            rows.append({"variant": label, "validation speaker": speaker, **columns(group, per_seed=not mixed)})
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows, workers
 
 
-def _top1(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float((logits.argmax(axis=1) == labels).mean())
+def fold_notes(workers: int) -> list[str]:
+    """Notes every validation table shares."""
+    return [
+        f"Folds: train on two of jackson / nicolas / theo plus every synthetic voice, validate on the "
+        f"third; {' and '.join(UNUSED)} never used, so fsdd_seeds.py's test folds stay unseen.",
+        f"{workers} worker processes, one torch thread each; 500 validation words per fold: binomial "
+        "standard error about 1.7 points. Figures move by about a seed's spread on another CPU "
+        "(fsdd_folds.py).",
+    ]
 
 
 def run(quick: bool = False) -> Section:
     """Every variant on both validation folds; one row per (variant, fold)."""
-    rows_spec = [(label, variant, seeds[:1] if quick else seeds) for label, variant, seeds in ROWS]
-    jobs = sorted({(variant, speaker, seed) for _, variant, seeds in rows_spec for seed in seeds
-                   for speaker in VALIDATION_SPEAKERS})  # fmt: skip
-    workers = min(len(jobs), os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {job: pool.submit(_train_one, *job, quick) for job in jobs}
-        results = {job: future.result() for job, future in futures.items()}
-    rows: list[dict[str, Any]] = []
-    for label, variant, seeds in rows_spec:
-        for speaker in VALIDATION_SPEAKERS:
-            outputs = [results[(variant, speaker, seed)] for seed in seeds]
-            labels = outputs[0][2]
-            row: dict[str, Any] = {"variant": label, "validation speaker": speaker}
-            for name, column in (("", 0), ("shift-averaged ", 1)):
-                per_seed = [_top1(out[column], labels) for out in outputs]
-                row[name + "per seed"] = " / ".join(f"{a:.3f}" for a in per_seed)
-                row[name + "seed mean"] = float(np.mean(per_seed))
-                row[name + "ensemble"] = _top1(np.mean([out[column] for out in outputs], axis=0), labels)
-            rows.append(row)
-            print(rows[-1], file=sys.stderr, flush=True)
+    rows, workers = rows_on_folds(_variant, ROWS, quick)
     return Section(
         name="fsdd_validation",
         title="FSDD validation folds (george unused): variants of the spiking recipe",
         command="python benchmarks/fsdd_validation.py",
         rows=rows,
         notes=[
-            f"Folds: train on two of jackson / nicolas / theo plus every synthetic voice, validate on the "
-            f"third; {' and '.join(UNUSED)} never used, so fsdd_seeds.py's test folds stay unseen.",
             f"Recipe: accuracy.py's '{FSDD_IMPROVED}'; each variant changes one thing in it.",
             "Shift-averaged: the read-out averaged over the validation set moved by every channel shift of the "
             "variant's training augmentation (-2..2, or -4..4 for the wider shift).",
-            f"{workers} worker processes, one torch thread each (a network's figures do not depend on the count); "
-            "500 validation words per fold: binomial standard error about 1.7 points.",
+            *fold_notes(workers),
         ],
     )
 

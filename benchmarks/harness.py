@@ -35,6 +35,7 @@ class Section:
         rows: the table, one dict per row (same keys in every row, in column order).
         notes: sentences under the table: what was measured, what is modelled, caveats.
         quick: whether it ran with ``quick=True`` (then it is not published).
+        cpu: the CPU it ran on (:func:`cpu`): trained figures move between CPUs (float kernels differ).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Section:
     quick: bool = False
     seconds: float = 0.0
     when: str = ""
+    cpu: str = ""
 
     def markdown(self) -> str:
         """The section as Markdown: heading, command, table, notes."""
@@ -58,7 +60,8 @@ class Section:
         lines.append("")
         lines += [f"- {note}" for note in self.notes]
         quick = " (QUICK: not a published figure)" if self.quick else ""
-        lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{quick}.")
+        on = f" on {self.cpu}" if self.cpu else ""
+        lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{on}{quick}.")
         return "\n".join(lines) + "\n"
 
 
@@ -82,6 +85,20 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def cpu() -> str:
+    """The CPU model and the instruction set of torch's kernels (e.g. ``"... Processor, torch AVX512"``)."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        model += f", torch {torch.backends.cpu.get_cpu_capability()}"
+    return model
+
+
 def main(run: Callable[..., Section]) -> None:
     """Command-line entry of one benchmark module: ``--quick`` for a smoke run."""
     parser = argparse.ArgumentParser()
@@ -92,6 +109,7 @@ def main(run: Callable[..., Section]) -> None:
     section.seconds = time.perf_counter() - start
     section.quick = args.quick
     section.when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    section.cpu = cpu()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{section.name}.json").write_text(json.dumps(asdict(section), indent=1, default=str))
     print(section.markdown())

@@ -1,0 +1,85 @@
+"""FSDD fold networks trained in parallel and scored plain and shift-averaged.
+
+Shared by ``fsdd_seeds.py`` (test folds) and ``fsdd_validation.py`` (validation folds). Each network
+trains in its own process with one torch thread, so its figures do not depend on how many cores
+the machine has (they do depend on the CPU: float kernels differ between instruction sets, and a
+network trained on another machine ends a few points apart, as a seed does).
+
+Shift-averaged: a network's read-out averaged over the test set moved by every channel shift its
+training augmentation draws (``shift_channels``; -2..2 at 32 channels, about +-1.5 ERB of
+vocal-tract length), which marginalises over the unseen speaker's vocal tract.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: OpenMP reads these once
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import multiprocessing
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from accuracy import Task, fit_task
+from neuro_core.datasets import shift_channels
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One trained network's read-out of its test set."""
+
+    plain: np.ndarray  # (samples, classes) time-averaged logits
+    shifted: np.ndarray  # (samples, classes) the same, averaged over the training channel shifts
+    labels: np.ndarray  # (samples,) int
+
+
+def score(task: Task, quick: bool, seed: int) -> Scored:
+    """Train ``task`` with ``seed`` and read its test set out plain and shift-averaged."""
+    fitted = fit_task(task, quick, seed)
+    x, y = fitted.test.tensors(task.dt, fitted.duration)
+    reach = task.augmentation.channel_shift if task.augmentation is not None else 0
+    views = [shift_channels(fitted.test, k).tensors(task.dt, fitted.duration)[0] for k in range(-reach, reach + 1)]
+    shifted = torch.stack([fitted.trainer.predict(view) for view in views]).mean(dim=0)
+    return Scored(fitted.trainer.predict(x).numpy(), shifted.numpy(), y.numpy())
+
+
+def _score_in_worker(build: Callable[..., Task], args: tuple[Any, ...], seed: int, quick: bool) -> Scored:
+    torch.set_num_threads(1)
+    return score(build(*args), quick, seed)
+
+
+def train_in_parallel(
+    build: Callable[..., Task], jobs: Sequence[tuple[tuple[Any, ...], int]], quick: bool
+) -> tuple[dict[tuple[Hashable, ...], Scored], int]:
+    """Score ``build(*args)`` trained with ``seed`` for every ``(args, seed)`` of ``jobs``, one process
+    per core. ``build`` is a module-level function (it is sent to the workers by name; the Tasks'
+    data loaders are closures and are built there). Returns ``{(*args, seed): Scored}`` and the
+    number of worker processes."""
+    workers = min(len(jobs), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {(*args, seed): pool.submit(_score_in_worker, build, args, seed, quick) for args, seed in jobs}
+        return {key: future.result() for key, future in futures.items()}, workers
+
+
+def top1(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of samples whose largest logit is their label."""
+    return float((logits.argmax(axis=1) == labels).mean())
+
+
+def columns(networks: Sequence[Scored], per_seed: bool = True) -> dict[str, Any]:
+    """Table columns of a group of networks on one fold: per network, their mean and their ensemble
+    (logits averaged: one spiking network of unconnected blocks and one read-out), plain and
+    shift-averaged. ``per_seed=False`` leaves the per-network columns empty (mixed groups)."""
+    labels = networks[0].labels
+    row: dict[str, Any] = {}
+    for prefix, field in (("", "plain"), ("shift-averaged ", "shifted")):
+        scores = [top1(getattr(net, field), labels) for net in networks]
+        row[prefix + "per seed"] = " / ".join(f"{a:.3f}" for a in scores) if per_seed else ""
+        row[prefix + "seed mean"] = float(np.mean(scores)) if per_seed else ""
+        row[prefix + "ensemble"] = top1(np.mean([getattr(net, field) for net in networks], axis=0), labels)
+    return row
