@@ -12,12 +12,8 @@ vocal-tract length), which marginalises over the unseen speaker's vocal tract.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: OpenMP reads these once
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import multiprocessing
+import os
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
