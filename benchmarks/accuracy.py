@@ -155,22 +155,51 @@ def spoken_digits(channels: int) -> Callable[[bool], tuple[SpikeData, SpikeData,
     return load
 
 
+@lru_cache(maxsize=4)  # the training speakers' encoding and a few of the held-out speaker's
+def _fsdd_all(channels: int, quick: bool, gains: tuple[tuple[str, tuple[float, ...]], ...] = ()) -> SpikeData:
+    """Every FSDD recording through the front end, once per process (``gains``: per-speaker channel gains)."""
+    channel_gain = {speaker: np.array(gain) for speaker, gain in gains}
+    return datasets.fsdd_spikes(channels=channels, limit_per_speaker=60 if quick else None, channel_gain=channel_gain)
+
+
 @lru_cache(maxsize=2)
-def _fsdd_all(channels: int, quick: bool) -> SpikeData:
-    """Every FSDD recording through the front end, once per process."""
-    return datasets.fsdd_spikes(channels=channels, limit_per_speaker=60 if quick else None)
+def _fsdd_profiles(channels: int, enrolment: int | None) -> dict[str, np.ndarray]:
+    return datasets.fsdd_channel_profiles(channels=channels, enrolment=enrolment)
+
+
+def speaker_gains(
+    channels: int, held_out: str, training: list[str], strength: float, enrolment: int | None
+) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """Speaker normalisation: every speaker's channel gains towards the training speakers' mean profile
+    (geometric mean over the training speakers, who use all their words); the held-out speaker's
+    profile comes from ``enrolment`` of its unlabelled words (None: all of them)."""
+    profiles = dict(_fsdd_profiles(channels, None))
+    profiles[held_out] = _fsdd_profiles(channels, enrolment)[held_out]
+    reference = np.exp(np.mean([np.log(profiles[name]) for name in training], axis=0))
+    return tuple(
+        (name, tuple(datasets.equalising_gain(profiles[name], reference, strength).tolist()))
+        for name in (*training, held_out)
+    )
 
 
 def fsdd(
-    speaker: str, channels: int = 16, unused: tuple[str, ...] = ()
+    speaker: str,
+    channels: int = 16,
+    unused: tuple[str, ...] = (),
+    normalisation: float = 0.0,
+    enrolment: int | None = None,
 ) -> Callable[[bool], tuple[SpikeData, SpikeData, str]]:
     """FSDD with ``speaker`` held out: trained on the other speakers' recordings except ``unused``
-    (validation folds leave the test-only speaker out of training too)."""
+    (validation folds leave the test-only speaker out of training too). ``normalisation`` > 0:
+    speaker normalisation of that strength (:func:`speaker_gains`; the held-out speaker calibrated on
+    ``enrolment`` unlabelled words)."""
 
     def load(quick: bool) -> tuple[SpikeData, SpikeData, str]:
-        data = _fsdd_all(channels, quick)
+        training = [name for name in FSDD_SPEAKERS if name != speaker and name not in unused]
+        gains = speaker_gains(channels, speaker, training, normalisation, enrolment) if normalisation else ()
+        data = _fsdd_all(channels, quick, gains)
         held_out = data.speakers == data.speaker_names.index(speaker)
-        train = ~held_out & ~np.isin(data.speakers, [data.speaker_names.index(name) for name in unused])
+        train = np.isin(data.speakers, [data.speaker_names.index(name) for name in training])
         return data.subset(np.nonzero(train)[0]), data.subset(np.nonzero(held_out)[0]), ""
 
     return load
@@ -234,12 +263,22 @@ def fsdd_augment(channels: int) -> SpikeAugment:
     )
 
 
-def fsdd_recipe(speaker: str, channels: int = FSDD_CHANNELS, unused: tuple[str, ...] = ()) -> Task:
+def fsdd_recipe(
+    speaker: str,
+    channels: int = FSDD_CHANNELS,
+    unused: tuple[str, ...] = (),
+    normalisation: float = 0.0,
+    enrolment: int | None = None,
+) -> Task:
     """The FSDD + synthetic voices recipe holding ``speaker`` out, at a front end of ``channels``
-    channels (``FSDD_IMPROVED`` at the default 32; the augmentation's channel shift scales with it)."""
+    channels (``FSDD_IMPROVED`` at the default 32; the augmentation's channel shift scales with it);
+    ``normalisation`` and ``enrolment``: speaker normalisation of the real recordings (:func:`fsdd`)."""
+    name = FSDD_IMPROVED.replace(f"{FSDD_CHANNELS} ch", f"{channels} ch")
+    if normalisation:
+        name += f", speaker-normalised (s = {normalisation}, {enrolment or 'all'} enrolment words)"
     return Task(
-        FSDD_IMPROVED.replace(f"{FSDD_CHANNELS} ch", f"{channels} ch"),
-        fsdd(speaker, channels, unused),
+        name,
+        fsdd(speaker, channels, unused, normalisation, enrolment),
         SPEECH_DT,
         FSDD_HIDDEN,
         FSDD_EPOCHS,

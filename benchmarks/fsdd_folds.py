@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Hashable, Sequence
+import sys
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from accuracy import Task, fit_task
+from accuracy import FSDD_SPEAKERS, Task, fit_task
 from neuro_core.datasets import shift_channels
 
 
@@ -79,3 +80,45 @@ def columns(networks: Sequence[Scored], per_seed: bool = True) -> dict[str, Any]
         row[prefix + "seed mean"] = float(np.mean(scores)) if per_seed else ""
         row[prefix + "ensemble"] = top1(np.mean([getattr(net, field) for net in networks], axis=0), labels)
     return row
+
+
+def train_test_folds(
+    build: Callable[[str, int], Task], widths: Sequence[int], seeds: Sequence[int], quick: bool
+) -> tuple[dict[tuple[Hashable, ...], Scored], int]:
+    """``build(speaker, width)`` trained with every seed on each of the four test folds (quick runs:
+    the first seed only). Returns ``{(speaker, width, seed): Scored}`` and the number of workers."""
+    seeds = seeds[:1] if quick else seeds
+    jobs = [((speaker, width), seed) for speaker in FSDD_SPEAKERS for width in widths for seed in seeds]
+    return train_in_parallel(build, jobs, quick)
+
+
+def test_fold_rows(
+    scored: Mapping[tuple[Hashable, ...], Scored], widths: Sequence[int], labels: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Table rows of ``train_test_folds``' networks: one group per width (its seeds) and one of all
+    widths combined, each with a row per fold and the mean over the folds (``columns``); every row
+    starts with ``labels``' columns."""
+    seeds = sorted({key[2] for key in scored})  # (speaker, width, seed) keys
+    groups = {f"{width} ch, seeds {seeds[0]}-{seeds[-1]}": [(width, seed) for seed in seeds] for width in widths}
+    combined = " + ".join(f"{width} ch" for width in widths) + f" ({len(widths) * len(seeds)} networks)"
+    groups[combined] = [(width, seed) for width in widths for seed in seeds]
+    rows: list[dict[str, Any]] = []
+    for network, members in groups.items():
+        fold_rows = [
+            {
+                **(labels or {}),
+                "network": network,
+                "held-out speaker": speaker,
+                **columns([scored[(speaker, width, seed)] for width, seed in members], per_seed=network != combined),
+            }
+            for speaker in FSDD_SPEAKERS
+        ]
+        mean_row: dict[str, Any] = {**(labels or {}), "network": network, "held-out speaker": "mean of the 4"}
+        for key, value in fold_rows[0].items():
+            if isinstance(value, float):
+                mean_row[key] = float(np.mean([row[key] for row in fold_rows]))
+            elif key not in mean_row:
+                mean_row[key] = ""
+        rows += [*fold_rows, mean_row]
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows

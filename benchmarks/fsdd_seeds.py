@@ -29,13 +29,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import sys
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, FSDD_SPEAKERS, fsdd_recipe
-from fsdd_folds import columns, train_in_parallel
+from fsdd_folds import test_fold_rows, train_test_folds
 from harness import Section, main
 
 SEEDS = (0, 1, 2)
@@ -43,39 +40,11 @@ SEEDS = (0, 1, 2)
 WIDTHS = (FSDD_CHANNELS, 16)
 
 
-def _network(width: int) -> str:
-    return f"{width} ch, seeds {SEEDS[0]}-{SEEDS[-1]}"
-
-
-COMBINED = " + ".join(f"{width} ch" for width in WIDTHS) + f" ({len(WIDTHS) * len(SEEDS)} networks)"
-
-
 def run(quick: bool = False) -> Section:
     """Every fold of the FSDD + synthetic recipe at each width, three seeds each, their combination,
     and the mean over the folds."""
-    seeds = SEEDS[:1] if quick else SEEDS
-    jobs = [((speaker, width), seed) for speaker in FSDD_SPEAKERS for width in WIDTHS for seed in seeds]
-    scored, workers = train_in_parallel(fsdd_recipe, jobs, quick)
-    groups = {_network(width): [(width, seed) for seed in seeds] for width in WIDTHS}
-    groups[COMBINED] = [(width, seed) for width in WIDTHS for seed in seeds]
-    rows: list[dict[str, Any]] = []
-    for network, members in groups.items():
-        fold_rows = [
-            {
-                "network": network,
-                "held-out speaker": speaker,
-                **columns([scored[(speaker, width, seed)] for width, seed in members], per_seed=network != COMBINED),
-            }
-            for speaker in FSDD_SPEAKERS
-        ]
-        mean_row: dict[str, Any] = {"network": network, "held-out speaker": "mean of the 4"}
-        for key, value in fold_rows[0].items():
-            if isinstance(value, float):
-                mean_row[key] = float(np.mean([row[key] for row in fold_rows]))
-            elif key not in mean_row:
-                mean_row[key] = ""
-        rows += [*fold_rows, mean_row]
-        print(rows[-1], file=sys.stderr, flush=True)
+    scored, workers = train_test_folds(fsdd_recipe, WIDTHS, SEEDS, quick)
+    rows = test_fold_rows(scored, WIDTHS)
     recipe = fsdd_recipe(FSDD_SPEAKERS[0])
     return Section(
         name="fsdd_seeds",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,3 +22,17 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.reset_registry()
     yield
     plugins.reset_registry()
+
+
+@pytest.fixture
+def no_tts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide every text-to-speech route: the espeak-ng command ($NEURO_ESPEAK, PATH) and the
+    espeakng-loader wheel (neuro-core[tts])."""
+    monkeypatch.delenv("NEURO_ESPEAK", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name == "espeakng_loader" else find_spec(name, *a, **k),
+    )

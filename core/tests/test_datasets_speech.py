@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -14,10 +15,13 @@ from neuro_core.datasets import (
     DIGITS,
     CochleaConfig,
     audio_to_spikes,
+    channel_profile,
     cochleagram,
     encode_spikes,
     equalise_channels,
+    equalising_gain,
     erb_space,
+    fsdd_channel_profiles,
     fsdd_spikes,
     gammatone_bank,
     generate_spoken_digits,
@@ -135,10 +139,8 @@ def test_front_end_rejects_bad_input() -> None:
 
 # ---- shipped synthetic sets ------------------------------------------------------------------------
 @pytest.fixture
-def no_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_espeak(no_tts: None) -> None:
     """Hide espeak-ng: the shipped sets must load without any TTS installed."""
-    monkeypatch.delenv("NEURO_ESPEAK", raising=False)
-    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(TTSNotAvailableError, match="apt-get install espeak-ng"):
         espeak_command()
 
@@ -205,13 +207,17 @@ def test_voices_hold_out_variants() -> None:
     assert voices(20, 6, seed=4) == chosen
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng command")
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None and importlib.util.find_spec("espeakng_loader") is None,
+    reason="needs the espeak-ng command or the espeakng-loader wheel (neuro-core[tts])",
+)
 def test_generator_is_deterministic_for_a_seed() -> None:
     config = {16: CochleaConfig(n_channels=16)}
     first = generate_spoken_digits(1, 1, repeats=1, seed=7, configs=config)[16].subset([0, 3, 15])
     second = generate_spoken_digits(1, 1, repeats=1, seed=7, configs=config)[16].subset([0, 3, 15])
     np.testing.assert_array_equal(first.dense(1e-3), second.dense(1e-3))
     assert first.labels.tolist() == [0, 3, 5] and first.extra["is_test"].tolist() == [False, False, True]
+    assert first.meta["espeak_ng_version"].startswith("eSpeak NG text-to-speech: ")  # which release spoke it
 
 
 # ---- FSDD ------------------------------------------------------------------------------------------
@@ -247,3 +253,86 @@ def test_fsdd_limit_keeps_every_digit(tmp_path: Path) -> None:
             scipy.io.wavfile.write(tmp_path / f"{digit}_ann_{index}.wav", RATE, audio)
     data = fsdd_spikes(tmp_path, channels=16, limit_per_speaker=4)
     assert sorted(data.labels.tolist()) == [0, 1, 2, 3] and data.speaker_names == ("ann",)
+
+
+# ---- speaker normalisation --------------------------------------------------------------------------
+def _two_microphones(folder: Path, n_words: int = 2) -> None:
+    """Speakers ann and bob say the same broadband "words" (noise bursts, each digit its own band);
+    bob's recording chain is a strong pre-emphasis (about -26 dB at 100 Hz, +6 dB at 3.8 kHz)."""
+    rng = np.random.default_rng(0)
+    for digit in range(3):
+        for index in range(n_words):
+            bursts = rng.standard_normal(4000) * np.repeat(rng.uniform(0.2, 1, 10), 400)
+            word = scipy.signal.lfilter(
+                *scipy.signal.butter(2, [300 + 900 * digit, 900 + 900 * digit], "bandpass", fs=RATE), bursts
+            )
+            word = word + 0.3 * bursts  # broadband too, so every channel has a level to measure
+            for speaker, audio in (("ann", word), ("bob", scipy.signal.lfilter([1.0, -0.95], [1.0], word))):
+                scipy.io.wavfile.write(
+                    folder / f"{digit}_{speaker}_{index}.wav",
+                    RATE,
+                    (audio / np.abs(audio).max() * 20000).astype(np.int16),
+                )
+
+
+def test_speaker_normalisation_cancels_a_microphone_and_keeps_the_words(tmp_path: Path) -> None:
+    _two_microphones(tmp_path)
+    profiles = fsdd_channel_profiles(tmp_path, channels=16)
+    assert set(profiles) == {"ann", "bob"} and profiles["ann"].shape == (16,)
+    mismatch = np.abs(np.log(profiles["bob"] / profiles["ann"]))
+    assert mismatch.max() > 0.5  # the pre-emphasis is plain in the long-term profile
+
+    gain = equalising_gain(profiles["bob"], profiles["ann"], 1.0)
+    config = CochleaConfig(n_channels=16)
+
+    def word_profiles(speaker: str, channel_gain: np.ndarray | None = None) -> np.ndarray:
+        words = [scipy.io.wavfile.read(tmp_path / f"{digit}_{speaker}_0.wav") for digit in range(3)]
+        return np.log([cochleagram(a.astype(float), r, config, channel_gain).mean(axis=0) + 1e-3 for r, a in words])
+
+    ann, plain, normalised = word_profiles("ann"), word_profiles("bob"), word_profiles("bob", gain)
+    # bob's words, normalised with his speaker-level gains, have ann's spectra ...
+    assert np.abs(normalised - ann).max(axis=1).max() < 0.5 * np.abs(plain - ann).max(axis=1).min()
+    # ... and stay apart: each is nearest to ann's same word
+    distance = np.abs(normalised[:, None, :] - ann[None, :, :]).mean(axis=2)
+    assert distance.argmin(axis=1).tolist() == [0, 1, 2]
+
+    spikes = fsdd_spikes(tmp_path, channels=16, channel_gain={"bob": gain})
+    plain = fsdd_spikes(tmp_path, channels=16)
+    ann, bob = (spikes.speakers == spikes.speaker_names.index(name) for name in ("ann", "bob"))
+    counts, plain_counts = spikes.dense(1e-3).sum(axis=1).astype(float), plain.dense(1e-3).sum(axis=1).astype(float)
+    np.testing.assert_array_equal(counts[ann], plain_counts[ann])  # ann has no gain: untouched
+    assert np.abs(counts[bob] - counts[ann]).sum() < 0.6 * np.abs(plain_counts[bob] - plain_counts[ann]).sum()
+    assert spikes.meta["channel_gain"] == {"bob": gain.tolist()}
+
+
+def test_equalising_gain_strength_cap_and_silence() -> None:
+    profile = np.array([1.0, 2.0, 0.0])
+    np.testing.assert_array_equal(equalising_gain(profile, 1.0, 0.0), 1.0)
+    np.testing.assert_allclose(equalising_gain(profile, np.array([2.0, 2.0, 2.0]), 1.0), [2.0, 1.0, 10.0])  # capped
+    np.testing.assert_allclose(equalising_gain(profile, np.array([4.0, 1.0, 1.0]), 0.5), [2.0, 0.5**0.5, 10**0.5])
+    np.testing.assert_array_equal(equalising_gain(np.zeros(3), 1.0, 1.0), 1.0)  # a silent speaker: no gain
+    envelope = np.array([[1.0, 3.0], [2.0, 2.0]])  # (C, T): loudest 50 % = step 1
+    np.testing.assert_array_equal(channel_profile(envelope, 50.0), [3.0, 2.0])
+
+
+def test_speaker_enrolment_draws_unlabelled_words_reproducibly(tmp_path: Path) -> None:
+    _two_microphones(tmp_path, n_words=3)  # 9 recordings per speaker
+    every = fsdd_channel_profiles(tmp_path, channels=16)
+    np.testing.assert_allclose(fsdd_channel_profiles(tmp_path, channels=16, enrolment=9)["bob"], every["bob"])
+    few = fsdd_channel_profiles(tmp_path, channels=16, enrolment=2, seed=3)
+    np.testing.assert_array_equal(few["bob"], fsdd_channel_profiles(tmp_path, channels=16, enrolment=2, seed=3)["bob"])
+    assert not np.allclose(few["bob"], every["bob"])
+    with pytest.raises(NeuroError, match="enrolment 10 exceeds speaker 'ann'"):
+        fsdd_channel_profiles(tmp_path, channels=16, enrolment=10)
+    with pytest.raises(NeuroError, match="enrolment must be an integer >= 1"):
+        fsdd_channel_profiles(tmp_path, channels=16, enrolment=0)
+
+
+def test_channel_gains_are_checked(tmp_path: Path) -> None:
+    _two_microphones(tmp_path, n_words=1)
+    with pytest.raises(NeuroError, match=r"channel_gain names speakers \['zed'\]"):
+        fsdd_spikes(tmp_path, channels=16, channel_gain={"zed": np.ones(16)})
+    with pytest.raises(NeuroError, match=r"channel_gain must be 16 finite gains >= 0 .* shape \(8,\)"):
+        fsdd_spikes(tmp_path, channels=16, channel_gain={"bob": np.ones(8)})
+    with pytest.raises(NeuroError, match="channel_gain must be 16 finite gains"):
+        cochleagram(tone(500.0, 0.1), RATE, CochleaConfig(n_channels=16), np.full(16, -1.0))

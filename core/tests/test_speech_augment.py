@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -120,6 +119,7 @@ class FakeGenerator:
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, ...]] = []
+        self.version = "eSpeak NG text-to-speech: 1.51  Data at: /usr/lib/x86_64-linux-gnu/espeak-ng-data"
 
     def __call__(
         self,
@@ -138,7 +138,7 @@ class FakeGenerator:
             out[width] = SpikeData.from_events(
                 events, [0, 1, 2, 3], speech.DIGITS, width, speakers=[0, 0, 1, 1], duration=0.8,
                 extra={"is_test": np.array([False, False, True, True])},
-                meta={"time_resolution": 1e-3, "seed": seed},
+                meta={"time_resolution": 1e-3, "seed": seed, "espeak_ng_version": self.version},
             )  # fmt: skip
         return out
 
@@ -147,6 +147,7 @@ class FakeGenerator:
 def fake_generator(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
     fake = FakeGenerator()
     monkeypatch.setattr(speech, "generate_spoken_digits", fake)
+    monkeypatch.setattr(speech, "espeak_version", lambda: fake.version)  # the installed espeak-ng
     return fake
 
 
@@ -198,8 +199,30 @@ def test_cache_keeps_front_end_variants_apart(tmp_path: Path, fake_generator: Fa
         cached_spoken_digits(tmp_path, (32,), 4, 2, 1, configs={32: CochleaConfig(n_channels=16)})
 
 
-def test_cache_without_espeak_raises_the_install_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NEURO_ESPEAK", raising=False)
-    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+def test_cache_regenerates_a_file_another_espeak_release_spoke(
+    tmp_path: Path, fake_generator: FakeGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
+    # the same release installed elsewhere (the espeakng-loader wheel's data folder) speaks the same audio
+    installed = "eSpeak NG text-to-speech: 1.51  Data at: /site-packages/espeakng_loader/espeak-ng-data"
+    monkeypatch.setattr(speech, "espeak_version", lambda: installed)
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
+    assert len(fake_generator.calls) == 1
+    installed = "eSpeak NG text-to-speech: 1.52.0  Data at: /site-packages/espeakng_loader/espeak-ng-data"
+    fake_generator.version = installed
+    again = cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)[32]
+    assert len(fake_generator.calls) == 2 and "1.52.0" in again.meta["espeak_ng_version"]
+    assert "1.52.0" in SpikeData.load(next(tmp_path.glob("spoken_digits_32ch_*.neuro"))).meta["espeak_ng_version"]
+
+    def no_espeak() -> str:
+        raise TTSNotAvailableError("not installed")
+
+    monkeypatch.setattr(speech, "espeak_version", no_espeak)  # nothing to regenerate with: the file is used
+    fake_generator.version = "eSpeak NG text-to-speech: 1.51"
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
+    assert len(fake_generator.calls) == 2
+
+
+def test_cache_without_espeak_raises_the_install_hint(tmp_path: Path, no_tts: None) -> None:
     with pytest.raises(TTSNotAvailableError, match="apt-get install espeak-ng"):
         cached_spoken_digits(tmp_path, (32,), 2, 1, 1)

@@ -18,17 +18,14 @@ Full-size sets at any width outside the package (e.g. for benchmarks) come from
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from neuro_core.datasets.speech import SHIPPED, generate_keyword_spotting, generate_spoken_digits
 from neuro_core.datasets.spikedata import SpikeData
-from neuro_core.datasets.tts import espeak_command
 
 PACKAGE_DATA = Path(__file__).resolve().parents[1] / "src" / "neuro_core" / "datasets" / "data"
 
@@ -64,13 +61,11 @@ def main() -> None:
     parser.add_argument("--only", choices=("digits", "kws"), help="make one set only")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    version = subprocess.run([espeak_command(), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     if args.only != "kws":
         sets = generate_spoken_digits(
             args.train_voices, args.test_voices, args.repeats, args.seed, progress=_progress("digits")
         )
         for channels, data in sets.items():
-            data = _stamp(data, version)
             if channels > 16:
                 data = _first_voices(data, *args.wide_voices)
             path = args.out / f"spoken_digits_{channels}.neuro"
@@ -85,7 +80,7 @@ def main() -> None:
             configs={16: SHIPPED[16]},
             progress=_progress("kws"),
         )
-        data = _stamp(kws[16], version)
+        data = kws[16]
         path = args.out / "keyword_spotting_16.neuro"
         data.save(path)
         path.chmod(0o644)
@@ -98,11 +93,6 @@ def _first_voices(data: SpikeData, n_train: int, n_test: int) -> SpikeData:
     train_voices = np.unique(data.speakers[~is_test])[:n_train]
     test_voices = np.unique(data.speakers[is_test])[:n_test]
     return data.subset(np.nonzero(np.isin(data.speakers, np.concatenate([train_voices, test_voices])))[0])
-
-
-def _stamp(data: SpikeData, version: str) -> SpikeData:
-    """Record the espeak-ng version in the provenance."""
-    return replace(data, meta={**data.meta, "espeak_ng_version": version})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ the Spiking Heidelberg Digits; dense (N, T, C) arrays or torch batches on demand
   (real recordings from a local folder, one speaker held out), and the generators
   (:func:`generate_spoken_digits`, :func:`generate_keyword_spotting`; need the espeak-ng command).
 - Front end: :class:`CochleaConfig`, :func:`cochleagram`, :func:`encode_spikes`, :func:`audio_to_spikes`,
-  :func:`equalise_channels`.
+  :func:`equalise_channels`, :func:`channel_profile` + :func:`equalising_gain` (speaker normalisation;
+  :func:`fsdd_channel_profiles` for FSDD).
 - Files: :func:`read_shd` / :func:`write_shd` (SHD/SSC HDF5 layout; needs ``neuro-core[hdf5]``),
   :meth:`SpikeData.save` / :meth:`SpikeData.load` (neuro container).
 - Augmentation: :class:`SpikeAugment` (seeded time shift/stretch, channel shift, dropout, tilt, noise
@@ -27,9 +28,11 @@ from .augment import SpikeAugment, augment, shift_channels
 from .cochlea import (
     CochleaConfig,
     audio_to_spikes,
+    channel_profile,
     cochleagram,
     encode_spikes,
     equalise_channels,
+    equalising_gain,
     erb_space,
     gammatone_bank,
 )
@@ -42,6 +45,7 @@ from .speech import (
     SHIPPED,
     SpeechVariation,
     default_data_root,
+    fsdd_channel_profiles,
     fsdd_spikes,
     generate_keyword_spotting,
     generate_spoken_digits,
@@ -67,13 +71,16 @@ __all__ = [
     "TTSNotAvailableError",
     "audio_to_spikes",
     "augment",
+    "channel_profile",
     "cochleagram",
     "default_data_root",
     "delayed_xor",
     "downscale",
     "encode_spikes",
     "equalise_channels",
+    "equalising_gain",
     "erb_space",
+    "fsdd_channel_profiles",
     "fsdd_spikes",
     "gammatone_bank",
     "generate_keyword_spotting",

@@ -22,6 +22,10 @@ Heidelberg Digits (SHD) and the Xylo Audio front end, kept small and fully vecto
    recording chain) scales channel ``c`` by a constant ``|H(f_c)| ** compression`` after
    compression, which ``s = 1`` removes exactly: cepstral mean normalisation in the compressed
    domain. It also removes the utterance's own long-term spectrum, hence ``s`` below 1 as a compromise.
+4c. Optional fixed channel gains (``channel_gain`` of :func:`cochleagram`): speaker normalisation
+   multiplies every utterance of a speaker by the gains that move the speaker's long-term profile
+   (:func:`channel_profile` averaged over many words) towards a reference (:func:`equalising_gain`).
+   Averaged over many words, the profile holds the microphone and the voice but no longer one word.
 5. Background adaptation: each channel tracks its background level ``b`` (follows the compressed
    level ``c`` down at once, up with time constant ``noise_tau``), so steady noise is subtracted.
 6. One leaky integrate-and-fire neuron per channel at time step ``dt`` (1 ms): input
@@ -47,9 +51,11 @@ from ..errors import NeuroError
 __all__ = [
     "CochleaConfig",
     "audio_to_spikes",
+    "channel_profile",
     "cochleagram",
     "encode_spikes",
     "equalise_channels",
+    "equalising_gain",
     "erb",
     "erb_space",
     "gammatone_bank",
@@ -179,13 +185,17 @@ def _normalise(audio: np.ndarray, config: CochleaConfig) -> np.ndarray:
     return audio / level if level > 0 else audio
 
 
-def cochleagram(audio: np.ndarray, sample_rate: float, config: CochleaConfig) -> np.ndarray:
+def cochleagram(
+    audio: np.ndarray, sample_rate: float, config: CochleaConfig, channel_gain: np.ndarray | None = None
+) -> np.ndarray:
     """Compressed cochlear envelope of a mono waveform.
 
     Args:
         audio: (samples,) waveform, any scale (it is level-normalised).
         sample_rate: its rate, Hz.
         config: front-end parameters.
+        channel_gain: optional (C,) gains applied to the compressed channels (step 4c of the module
+            docstring), e.g. a speaker's :func:`equalising_gain`.
 
     Returns:
         (T, C) float32 compressed envelope, one row per ``config.dt`` step, ``T = len(audio)
@@ -210,11 +220,54 @@ def cochleagram(audio: np.ndarray, sample_rate: float, config: CochleaConfig) ->
     compressed = (envelope / config.reference) ** config.compression
     if config.channel_normalisation > 0:
         compressed = equalise_channels(compressed, config.channel_normalisation, config.agc_percentile)
+    if channel_gain is not None:
+        gain = np.asarray(channel_gain, dtype=np.float64)
+        if gain.shape != (config.n_channels,) or not np.all(np.isfinite(gain)) or np.any(gain < 0):
+            raise NeuroError(
+                f"channel_gain must be {config.n_channels} finite gains >= 0 (one per channel), got shape {gain.shape}"
+            )
+        compressed = compressed * gain[:, None]
     return np.ascontiguousarray(compressed.T, dtype=np.float32)
 
 
 #: Largest gain of the channel equalisation at full strength (a channel 10x quieter than the average).
 MAX_CHANNEL_GAIN = 10.0
+
+
+def channel_profile(compressed: np.ndarray, loud_percentile: float = 20.0) -> np.ndarray:
+    """Long-term channel levels of one utterance: each channel's mean over its loudest steps.
+
+    Args:
+        compressed: (C, T) compressed envelope of one utterance (channels first).
+        loud_percentile: the mean is taken over the loudest this-many % of time steps (loudness =
+            mean over channels), i.e. over the speech rather than the pauses.
+
+    Returns:
+        (C,) float64 mean compressed level per channel.
+    """
+    level = compressed.mean(axis=0)
+    n_loud = max(1, int(np.ceil(level.size * loud_percentile / 100)))
+    loud = np.argsort(level, kind="stable")[-n_loud:]
+    return np.asarray(compressed[:, loud].mean(axis=1), dtype=np.float64)
+
+
+def equalising_gain(profile: np.ndarray, reference: np.ndarray | float, strength: float) -> np.ndarray:
+    """Per-channel gains that move a channel profile towards a reference profile.
+
+    Args:
+        profile: (C,) channel levels (:func:`channel_profile`, or its mean over a speaker's words).
+        reference: (C,) target levels, or one level for every channel (a flat spectrum).
+        strength: exponent ``s`` in [0, 1]: 0 gives gains of 1, 1 maps ``profile`` onto ``reference``.
+
+    Returns:
+        (C,) gains ``(reference / profile) ** s``, capped at ``MAX_CHANNEL_GAIN ** s`` so that a
+        (nearly) silent channel's noise is not blown up; all ones if the profile is silent.
+    """
+    profile = np.asarray(profile, dtype=np.float64)
+    target = np.broadcast_to(np.asarray(reference, dtype=np.float64), profile.shape)
+    if not profile.mean() > 0:  # silence: nothing to equalise
+        return np.ones_like(profile)
+    return np.asarray((target / np.maximum(profile, target / MAX_CHANNEL_GAIN)) ** strength)
 
 
 def equalise_channels(compressed: np.ndarray, strength: float, loud_percentile: float = 20.0) -> np.ndarray:
@@ -223,21 +276,14 @@ def equalise_channels(compressed: np.ndarray, strength: float, loud_percentile: 
     Args:
         compressed: (C, T) compressed envelope of one utterance (channels first).
         strength: exponent ``s`` in [0, 1]: 0 returns the input, 1 equalises fully.
-        loud_percentile: the channel means are taken over the loudest this-many % of time steps
-            (loudness = mean over channels), i.e. over the speech rather than the pauses.
+        loud_percentile: the channel means are taken over the loudest this-many % of time steps.
 
     Returns:
-        (C, T) array: channel ``c`` multiplied by ``min((m / m_c) ** s, MAX_CHANNEL_GAIN ** s)``.
+        (C, T) array: channel ``c`` multiplied by ``min((m / m_c) ** s, MAX_CHANNEL_GAIN ** s)``, with
+        ``m_c`` the channel's :func:`channel_profile` and ``m`` its mean over channels.
     """
-    level = compressed.mean(axis=0)
-    n_loud = max(1, int(np.ceil(level.size * loud_percentile / 100)))
-    loud = np.argsort(level, kind="stable")[-n_loud:]
-    channel_mean = compressed[:, loud].mean(axis=1)
-    overall = channel_mean.mean()
-    if not overall > 0:  # a silent utterance: nothing to equalise
-        return compressed
-    gain = (overall / np.maximum(channel_mean, overall / MAX_CHANNEL_GAIN)) ** strength
-    return compressed * gain[:, None]
+    profile = channel_profile(compressed, loud_percentile)
+    return compressed * equalising_gain(profile, profile.mean(), strength)[:, None]
 
 
 def encode_spikes(envelope: np.ndarray, config: CochleaConfig) -> np.ndarray:
@@ -276,13 +322,15 @@ def encode_spikes(envelope: np.ndarray, config: CochleaConfig) -> np.ndarray:
     return spikes
 
 
-def audio_to_spikes(audio: np.ndarray, sample_rate: float, config: CochleaConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Spike events of a waveform through the whole front end.
+def audio_to_spikes(
+    audio: np.ndarray, sample_rate: float, config: CochleaConfig, channel_gain: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spike events of a waveform through the whole front end (``channel_gain``: as in :func:`cochleagram`).
 
     Returns:
         ``(times, units)``: times in seconds (float64, the start of the step, ``k * dt``) and channel
         indices (int64), ordered by time then channel.
     """
-    spikes = encode_spikes(cochleagram(audio, sample_rate, config), config)
+    spikes = encode_spikes(cochleagram(audio, sample_rate, config, channel_gain), config)
     steps, units = np.nonzero(spikes)
     return steps * config.dt, units.astype(np.int64)

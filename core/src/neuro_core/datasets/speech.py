@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError, NeuroError
-from .cochlea import CochleaConfig, audio_to_spikes
+from .cochlea import CochleaConfig, audio_to_spikes, channel_profile, cochleagram
 from .spikedata import SpikeData
-from .tts import ENGLISH_ACCENTS, synthesize
+from .tts import ENGLISH_ACCENTS, TTSNotAvailableError, espeak_release, espeak_version, synthesize
 
 __all__ = [
     "DIGITS",
@@ -39,6 +39,7 @@ __all__ = [
     "front_end",
     "front_end_config",
     "front_end_key",
+    "fsdd_channel_profiles",
     "fsdd_spikes",
     "generate_keyword_spotting",
     "generate_spoken_digits",
@@ -296,6 +297,8 @@ def spoken_word_set(
                 k += 1
                 if progress:
                     progress(k, total)
+    # Noise-only sets never ran espeak-ng; the others record which release spoke them.
+    version = espeak_version() if any(word != NOISE_WORD for word in words) else ""
     out = {}
     for channels, config in configs.items():
         out[channels] = SpikeData.from_events(
@@ -316,6 +319,7 @@ def spoken_word_set(
             meta={
                 "generator": "neuro_core.datasets.speech.spoken_word_set",
                 "tts": "espeak-ng (GPL-3.0), run as a separate process",
+                **({"espeak_ng_version": version} if version else {}),
                 "seed": seed,
                 "words": list(words),
                 "front_end": asdict(config),
@@ -357,9 +361,11 @@ def cached_spoken_digits(
     container file per width, named after its parameters. Files whose recorded parameters differ
     (another front end, seed or variation) are regenerated. Widths that are missing are generated
     together in one pass over the utterances (one espeak-ng call per utterance), so the widths share
-    voices, speeds, pitches and noise draws. Deterministic: the same espeak-ng version, seed and sizes
-    give the same sets; with ``n_train_voices=120, n_test_voices=24, repeats=3, seed=0`` the 16-channel
-    set equals the shipped release.
+    voices, speeds, pitches and noise draws. A file that another espeak-ng release spoke (its
+    ``meta["espeak_ng_version"]``; 1.51 and 1.52 differ) is regenerated when espeak-ng is installed.
+    Deterministic: the same espeak-ng release, seed and sizes give the same sets; with
+    ``n_train_voices=120, n_test_voices=24, repeats=3, seed=0`` the 16-channel set equals the shipped
+    release.
 
     Args:
         cache_dir: folder for the cache files (created if missing).
@@ -411,7 +417,7 @@ def cached_spoken_digits(
                 data = SpikeData.load(paths[width])
             except NeuroError:
                 continue  # corrupt or truncated (e.g. an interrupted write of an older version): regenerate
-            if data.meta.get("cache_key") == keys[width]:
+            if data.meta.get("cache_key") == keys[width] and _same_release(data.meta.get("espeak_ng_version")):
                 out[width] = data
     missing = {width: configs[width] for width in configs if width not in out}
     if missing:
@@ -422,6 +428,17 @@ def cached_spoken_digits(
             data.save(paths[width])
             out[width] = data
     return {int(c): out[int(c)] for c in channels}
+
+
+def _same_release(recorded: str | None) -> bool:
+    """Whether a cached set's recorded espeak-ng version is the installed release's. Kept when either is
+    unknown: files written before versions were recorded, or no espeak-ng to regenerate with."""
+    if recorded is None:
+        return True
+    try:
+        return espeak_release(recorded) == espeak_release(espeak_version())
+    except TTSNotAvailableError:
+        return True
 
 
 #: Front-end options added after the first cached sets were written, with the values that leave the
@@ -576,6 +593,77 @@ def load_fsdd(
     return data.split(test_speakers=[data.speaker_names.index(held_out_speaker)])
 
 
+def _fsdd_recordings(
+    path: str | os.PathLike[str] | None, limit_per_speaker: int | None
+) -> tuple[list[tuple[np.ndarray, int, int, str]], list[str]]:
+    """``[(audio, rate, digit, speaker)]`` of every FSDD file in ``path`` in :func:`_fsdd_order`, and the
+    sorted speaker names. A ``limit_per_speaker`` keeps every digit (files are ordered by speaker,
+    then recording index, then digit)."""
+    import scipy.io.wavfile
+
+    folder = Path(path) if path is not None else default_data_root() / "fsdd" / "recordings"
+    if not folder.is_dir():
+        raise NeuroError(f"FSDD folder {folder} does not exist (pass path=... or set NEURO_DATASETS)")
+    files = sorted(folder.glob("*_*_*.wav"), key=_fsdd_order)
+    if not files:
+        raise NeuroError(f"FSDD folder {folder} holds no {{digit}}_{{speaker}}_{{index}}.wav files")
+    taken: dict[str, int] = {}
+    recordings = []
+    for file in files:
+        if not file.stem.split("_")[0].isdigit():
+            raise NeuroError(f"{file.name}: FSDD file names are {{digit}}_{{speaker}}_{{index}}.wav")
+        digit, speaker = int(file.stem.split("_")[0]), file.stem.split("_")[1]
+        if limit_per_speaker is not None and taken.get(speaker, 0) >= limit_per_speaker:
+            continue
+        taken[speaker] = taken.get(speaker, 0) + 1
+        rate, audio = scipy.io.wavfile.read(file)
+        recordings.append((audio.astype(np.float64), int(rate), digit, speaker))
+    return recordings, sorted(taken)
+
+
+def fsdd_channel_profiles(
+    path: str | os.PathLike[str] | None = None,
+    channels: int = 16,
+    config: CochleaConfig | None = None,
+    duration: float = 0.8,
+    enrolment: int | None = None,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Each FSDD speaker's long-term channel profile: the mean :func:`channel_profile` of their words.
+
+    Averaged over many words, the profile holds the speaker's microphone and voice rather than one
+    word's spectrum; :func:`equalising_gain` turns it into the ``channel_gain`` of :func:`fsdd_spikes`
+    (speaker normalisation). Labels are never read.
+
+    Args:
+        path, channels, config, duration: as :func:`fsdd_spikes`.
+        enrolment: average over this many recordings per speaker, drawn at random without looking at
+            their digits (``None``: all): the unlabelled words a new speaker would say to calibrate.
+        seed: seed of that draw (``default_rng([seed, speaker index])``).
+
+    Returns:
+        ``{speaker: (C,) float64 profile}``.
+    """
+    if enrolment is not None and (not isinstance(enrolment, int) or enrolment < 1):
+        raise NeuroError(f"enrolment must be an integer >= 1 (recordings per speaker) or None, got {enrolment!r}")
+    config = config if config is not None else front_end_config(channels)
+    recordings, speakers = _fsdd_recordings(path, None)
+    profiles = {}
+    for number, speaker in enumerate(speakers):
+        own = [(audio, rate) for audio, rate, _, name in recordings if name == speaker]
+        if enrolment is not None:
+            if enrolment > len(own):
+                raise NeuroError(f"enrolment {enrolment} exceeds speaker {speaker!r}'s {len(own)} recordings")
+            chosen = np.random.default_rng([seed, number]).choice(len(own), enrolment, replace=False)
+            own = [own[i] for i in np.sort(chosen)]
+        levels = [
+            channel_profile(cochleagram(audio[: int(duration * rate)], rate, config).T, config.agc_percentile)
+            for audio, rate in own
+        ]
+        profiles[speaker] = np.mean(levels, axis=0)
+    return profiles
+
+
 def fsdd_spikes(
     path: str | os.PathLike[str] | None = None,
     channels: int = 16,
@@ -585,6 +673,7 @@ def fsdd_spikes(
     augmentation: AudioAugment | None = None,
     copies: int = 0,
     seed: int = 0,
+    channel_gain: Mapping[str, np.ndarray] | None = None,
 ) -> SpikeData:
     """Every FSDD recording in ``path`` through the cochlear front end (speaker index = sorted name order).
 
@@ -600,54 +689,36 @@ def fsdd_spikes(
         copies: transformed copies of every recording, after the originals; copy ``c`` of recording
             ``i`` (in file order) draws from ``default_rng([seed, c, i])``.
         seed: seed of the copies.
+        channel_gain: ``{speaker: (C,) gains}`` applied to that speaker's compressed channels
+            (speaker normalisation; see :func:`fsdd_channel_profiles`); speakers not in it get none.
 
     Returns:
         The originals followed by ``copies`` augmented sets (same order); ``extra["copy"]`` is 0 for an
         original and ``c`` for copy ``c``, so a held-out speaker can be tested on originals only.
     """
-    import scipy.io.wavfile
-
     if not isinstance(copies, int) or copies < 0:
         raise NeuroError(f"copies must be an integer >= 0, got {copies!r}")
     if copies and augmentation is None:
         raise NeuroError(f"copies={copies} needs an augmentation (an AudioAugment)")
-
-    folder = Path(path) if path is not None else default_data_root() / "fsdd" / "recordings"
-    if not folder.is_dir():
-        raise NeuroError(f"FSDD folder {folder} does not exist (pass path=... or set NEURO_DATASETS)")
-    # Ordered by speaker, then recording index, then digit: a limit_per_speaker keeps every digit.
-    files = sorted(folder.glob("*_*_*.wav"), key=_fsdd_order)
-    if not files:
-        raise NeuroError(f"FSDD folder {folder} holds no {{digit}}_{{speaker}}_{{index}}.wav files")
     if config is None:
         config = front_end_config(channels)
-    speakers = sorted({f.stem.split("_")[1] for f in files})
-    taken: dict[str, int] = {}
-    recordings, labels, speaker_ids = [], [], []
-    for file in files:
-        if not file.stem.split("_")[0].isdigit():
-            raise NeuroError(f"{file.name}: FSDD file names are {{digit}}_{{speaker}}_{{index}}.wav")
-        digit, speaker = int(file.stem.split("_")[0]), file.stem.split("_")[1]
-        if limit_per_speaker is not None and taken.get(speaker, 0) >= limit_per_speaker:
-            continue
-        taken[speaker] = taken.get(speaker, 0) + 1
-        rate, audio = scipy.io.wavfile.read(file)
-        recordings.append((audio.astype(np.float64), int(rate)))
-        labels.append(digit)
-        speaker_ids.append(speakers.index(speaker))
+    recordings, speakers = _fsdd_recordings(path, limit_per_speaker)
+    gains = dict(channel_gain or {})
+    if unknown := sorted(set(gains) - set(speakers)):
+        raise NeuroError(f"channel_gain names speakers {unknown} that are not among the recordings' {speakers}")
     events = []
     for copy in range(copies + 1):
-        for index, (audio, rate) in enumerate(recordings):
+        for index, (audio, rate, _, speaker) in enumerate(recordings):
             if copy:
                 assert augmentation is not None  # checked above
                 audio, rate = augmentation(audio, rate, [seed, copy, index])
-            events.append(audio_to_spikes(audio[: int(duration * rate)], rate, config))
+            events.append(audio_to_spikes(audio[: int(duration * rate)], rate, config, gains.get(speaker)))
     return SpikeData.from_events(
         events,
-        labels * (copies + 1),
+        [digit for _, _, digit, _ in recordings] * (copies + 1),
         DIGITS,
         config.n_channels,
-        speakers=speaker_ids * (copies + 1),
+        speakers=[speakers.index(speaker) for *_, speaker in recordings] * (copies + 1),
         duration=duration,
         speaker_names=tuple(speakers),
         extra={"copy": np.repeat(np.arange(copies + 1, dtype=np.int16), len(recordings))},
@@ -656,5 +727,6 @@ def fsdd_spikes(
             "front_end": asdict(config),
             "time_resolution": config.dt,
             **({"augmentation": {**asdict(augmentation), "copies": copies, "seed": seed}} if augmentation else {}),
+            **({"channel_gain": {name: gain.tolist() for name, gain in sorted(gains.items())}} if gains else {}),
         },
     )

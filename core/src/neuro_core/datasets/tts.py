@@ -2,22 +2,37 @@
 
 espeak-ng is GPL-3.0 licensed. neuro-core (Apache-2.0) therefore never links or imports it: this
 module runs the ``espeak-ng`` command (the Debian/Ubuntu package ``espeak-ng``) as a subprocess and
-reads the WAV it writes to stdout. Only the generator of the synthetic sets needs it; the shipped
-releases and every loader work without it.
+reads the WAV it writes to stdout. Without the command, the PyPI wheel ``espeakng-loader``
+(``pip install neuro-core[tts]``; the library and its data, no executable) serves instead: its library
+is loaded only by :mod:`.espeak_runner`, a separate process with the same command line and output,
+and this process never imports the wheel. Only the generator of the synthetic sets needs either; the
+shipped releases and every loader work without them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import shutil
 import struct
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import NeuroError
 
-__all__ = ["ENGLISH_ACCENTS", "TTSNotAvailableError", "espeak_command", "espeak_variants", "synthesize"]
+__all__ = [
+    "ENGLISH_ACCENTS",
+    "TTSNotAvailableError",
+    "espeak_command",
+    "espeak_release",
+    "espeak_variants",
+    "espeak_version",
+    "synthesize",
+]
 
 #: espeak-ng's English accents (``espeak-ng --voices=en``, the non-MBROLA ones).
 ENGLISH_ACCENTS = (
@@ -33,35 +48,74 @@ ENGLISH_ACCENTS = (
 
 
 class TTSNotAvailableError(NeuroError):
-    """The espeak-ng command is not installed."""
+    """Neither the espeak-ng command nor the espeakng-loader wheel is installed."""
 
 
-def espeak_command() -> str:
-    """Path of the espeak-ng executable (``$NEURO_ESPEAK`` overrides the search on PATH).
+_VARIANT_FILE = re.compile(r"!v/(\S+(?: \S+)*?)(?: \(| {2,}| *$)", re.MULTILINE)
+#: The runner for the espeakng-loader wheel, started by path (see :func:`espeak_command`).
+_RUNNER = Path(__file__).resolve().with_name("espeak_runner.py")
+
+
+def espeak_command() -> list[str]:
+    """The command line (argv words) that starts espeak-ng; append its arguments.
+
+    ``$NEURO_ESPEAK`` if set, else the ``espeak-ng`` command on PATH: ``[path]``. Else, if the
+    ``espeakng-loader`` wheel is installed (looked up, never imported here), its runner in a separate
+    process: ``[sys.executable, "-P", ".../espeak_runner.py"]`` (by path, so the child skips importing
+    neuro_core and torch: ~0.08 s a call instead of ~1.3 s; it is the same module as
+    ``python -m neuro_core.datasets.espeak_runner``).
 
     Raises:
-        TTSNotAvailableError: not found; the message says how to install it.
+        TTSNotAvailableError: neither is installed; the message says how to install either.
     """
     found = os.environ.get("NEURO_ESPEAK") or shutil.which("espeak-ng")
-    if not found:
-        raise TTSNotAvailableError(
-            "espeak-ng is not installed: the synthetic speech generator needs the espeak-ng command "
-            "(apt-get install espeak-ng, brew install espeak-ng, or set NEURO_ESPEAK to its path). "
-            "The shipped datasets (load_spoken_digits, load_keyword_spotting) do not need it."
-        )
-    return found
+    if found:
+        return [found]
+    if sys.executable and importlib.util.find_spec("espeakng_loader") is not None:
+        return [sys.executable, "-P", str(_RUNNER)]
+    raise TTSNotAvailableError(
+        "espeak-ng is not installed: the synthetic speech generator needs the espeak-ng command "
+        "(apt-get install espeak-ng, brew install espeak-ng, or set NEURO_ESPEAK to its path) or the "
+        "espeakng-loader wheel (pip install neuro-core[tts]; run in a separate process). "
+        "The shipped datasets (load_spoken_digits, load_keyword_spotting) do not need it."
+    )
+
+
+def espeak_version() -> str:
+    """espeak-ng's ``--version`` line: its version and data folder, e.g.
+    ``"eSpeak NG text-to-speech: 1.51  Data at: /usr/lib/x86_64-linux-gnu/espeak-ng-data"``.
+
+    Raises:
+        TTSNotAvailableError: espeak-ng is not installed.
+        NeuroError: espeak-ng failed to report it.
+    """
+    command = [*espeak_command(), "--version"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30)
+    if result.returncode != 0 or not result.stdout.strip():
+        raise NeuroError(f"espeak-ng could not report its version ({' '.join(command)}): {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def espeak_release(version_line: str) -> str:
+    """The release in a :func:`espeak_version` line without its data folder (``"eSpeak NG
+    text-to-speech: 1.51"``): what decides the audio, the folder being only where it is installed."""
+    return version_line.split("Data at:")[0].strip()
 
 
 def espeak_variants() -> list[str]:
-    """Names of the voice variants (``+name``) installed with espeak-ng, sorted."""
-    result = subprocess.run(
-        [espeak_command(), "--voices=variant"], capture_output=True, text=True, check=True, timeout=30
-    )
-    names = []
-    for line in result.stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 5:
-            names.append(fields[4].split("/")[-1])
+    """Names of the voice variants (``+name``) installed with espeak-ng, sorted.
+
+    Raises:
+        TTSNotAvailableError: espeak-ng is not installed.
+        NeuroError: espeak-ng failed to list its voices.
+    """
+    command = [*espeak_command(), "--voices=variant"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30)
+    if result.returncode != 0:
+        raise NeuroError(f"espeak-ng could not list its variants ({' '.join(command)}): {result.stderr.strip()}")
+    # The File column is "!v/<file name>", padded to 20 characters, maybe followed by "(language priority)"
+    # pairs; a file name may hold one space ("Mr serious"), so split at two spaces or " (".
+    names = [match.group(1) for match in _VARIANT_FILE.finditer(result.stdout)]
     return sorted(set(names))
 
 
@@ -83,7 +137,7 @@ def synthesize(text: str, voice: str, variant: str = "", speed: int = 160, pitch
     if not 0 <= pitch <= 99:
         raise ValueError(f"pitch must be within 0..99, got {pitch}")
     name = f"{voice}+{variant}" if variant else voice
-    command = [espeak_command(), "-v", name, "-s", str(speed), "-p", str(pitch), "--stdout", text]
+    command = [*espeak_command(), "-v", name, "-s", str(speed), "-p", str(pitch), "--stdout", text]
     # A word takes ~50 ms; on a heavily loaded machine an espeak-ng process has been seen to hang, so a
     # stuck call is killed and retried (the output is deterministic, so a retry changes nothing).
     for attempt in range(3):
