@@ -399,8 +399,9 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
 def _en_gb_test_voices(test: SpikeData) -> np.ndarray:
     """(N,) bool: samples of synthetic ``en-gb+<variant>`` voices, which espeak-ng 1.51 speaks without
     their variant, so they share a vocal tract with training voices (docs/datasets.md, known defect)."""
-    names = np.array([name.startswith("en-gb+") for name in test.speaker_names] or [False])
-    return names[test.speakers] if test.speaker_names else np.zeros(len(test), dtype=bool)
+    if not test.speaker_names:
+        return np.zeros(len(test), dtype=bool)
+    return np.array([name.startswith("en-gb+") for name in test.speaker_names])[test.speakers]
 
 
 def run_task(task: Task, quick: bool) -> dict[str, Any]:
