@@ -34,6 +34,7 @@ from fsdd_folds import Scored, test_fold_rows, train_test_folds
 from fsdd_seeds import SEEDS, WIDTHS
 from harness import Section, main
 from neuro_core.datasets import SpikeData
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 STRENGTH = 0.5  # exponent s of the speaker normalisation, chosen on the validation folds (fsdd_normalisation.py)
 #: Words of the held-out speaker its profile is measured on (None: all 500); the test set holds its
@@ -71,6 +72,7 @@ def run(quick: bool = False) -> Section:
         rows += test_fold_rows(block, WIDTHS, {"held-out profile from": profile})
     return Section(
         name="fsdd_calibrated",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD, one speaker held out, front end calibrated on the speaker's unlabelled words "
         "(speaker normalisation)",
         command="python benchmarks/fsdd_calibrated.py",

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import FSDD_IMPROVED, Task, fsdd_recipe
 from fsdd_validation import UNUSED, Networks, fold_notes, rows_on_folds
 from harness import Section, main
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 STRENGTHS = ("0", "0.5", "1")  # exponents s of the speaker normalisation (decimal strings: variants are names)
 
@@ -49,6 +50,7 @@ def run(quick: bool = False) -> Section:
     rows, workers = rows_on_folds(_normalised_recipe, ROWS, quick)
     return Section(
         name="fsdd_normalisation",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD validation folds (george unused): speaker normalisation of the real recordings",
         command="python benchmarks/fsdd_normalisation.py",
         rows=rows,

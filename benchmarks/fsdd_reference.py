@@ -30,6 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import FSDD_CHANNELS, FSDD_SPEAKERS, SPEECH_DT, every_synthetic_voice, fsdd
 from harness import Section, main
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 DURATION = 0.8  # s, as in accuracy.py (80 steps of 10 ms)
 TIME_SHIFT = 5  # steps (50 ms)
@@ -112,6 +113,7 @@ def run(quick: bool = False) -> Section:
         rows.append({**rows[-1], **mean})
     return Section(
         name="fsdd_reference",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD, one speaker held out: a non-spiking reference on the same inputs",
         command="python benchmarks/fsdd_reference.py",
         rows=rows,

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, FSDD_SPEAKERS, fsdd_recipe
 from fsdd_folds import test_fold_rows, train_test_folds
 from harness import Section, main
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 SEEDS = (0, 1, 2)
 #: Front-end widths of the networks; the combined row holds the networks of both.
@@ -48,6 +49,7 @@ def run(quick: bool = False) -> Section:
     recipe = fsdd_recipe(FSDD_SPEAKERS[0])
     return Section(
         name="fsdd_seeds",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD, one speaker held out: the spiking recipe over three seeds at two front-end widths, "
         "their ensembles, shift-averaged tests",
         command="python benchmarks/fsdd_seeds.py",

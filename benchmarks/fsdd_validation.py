@@ -35,6 +35,7 @@ from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, Task, fsdd_augment, fsdd_reci
 from fsdd_folds import columns, train_in_parallel
 from harness import Section, main
 from neuro_core.datasets import SpikeAugment, SpikeData
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 VALIDATION_SPEAKERS = ("jackson", "nicolas")
 UNUSED = ("george",)  # the test-only speaker: never trained or validated on here
@@ -136,6 +137,7 @@ def run(quick: bool = False) -> Section:
     rows, workers = rows_on_folds(_variant, ROWS, quick)
     return Section(
         name="fsdd_validation",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD validation folds (george unused): variants of the spiking recipe",
         command="python benchmarks/fsdd_validation.py",
         rows=rows,

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, Task, fsdd_recipe
 from fsdd_validation import UNUSED, Networks, fold_notes, rows_on_folds
 from harness import Section, main
+from neuro_core.datasets.speech import GENERATOR_REVISION
 
 NARROW = 16  # channels of the second front end
 
@@ -58,6 +59,7 @@ def run(quick: bool = False) -> Section:
     rows, workers = rows_on_folds(_width_recipe, ROWS, quick)
     return Section(
         name="fsdd_widths",
+        speech_revision=GENERATOR_REVISION,
         title="FSDD validation folds (george unused): ensembles across two front-end widths",
         command="python benchmarks/fsdd_widths.py",
         rows=rows,

@@ -36,6 +36,9 @@ class Section:
         notes: sentences under the table: what was measured, what is modelled, caveats.
         quick: whether it ran with ``quick=True`` (then it is not published).
         cpu: the CPU it ran on (:func:`cpu`): trained figures move between CPUs (float kernels differ).
+        speech_revision: the revision of the synthetic speech generator
+            (``neuro_core.datasets.speech.GENERATOR_REVISION``) whose sets it read; 0: it reads none.
+            A section measured on an older revision says so.
     """
 
     name: str
@@ -47,6 +50,7 @@ class Section:
     seconds: float = 0.0
     when: str = ""
     cpu: str = ""
+    speech_revision: int = 0
 
     def markdown(self) -> str:
         """The section as Markdown: heading, command, table, notes."""
@@ -59,6 +63,15 @@ class Section:
                 lines.append("| " + " | ".join(_fmt(row.get(k, "")) for k in keys) + " |")
         lines.append("")
         lines += [f"- {note}" for note in self.notes]
+        if self.speech_revision:
+            from neuro_core.datasets.speech import GENERATOR_REVISION
+
+            if self.speech_revision != GENERATOR_REVISION:
+                lines.append(
+                    f"- **Measured on synthetic speech of generator revision {self.speech_revision}**, not the "
+                    f"current {GENERATOR_REVISION} (see `GENERATOR_REVISION` in neuro_core.datasets.speech and "
+                    "the CHANGELOG); re-run the command to update."
+                )
         quick = " (QUICK: not a published figure)" if self.quick else ""
         on = f" on {self.cpu}" if self.cpu else ""
         lines.append(f"- Ran {self.when} in {self.seconds:.0f} s{on}{quick}.")

@@ -16,11 +16,15 @@ and of the deployed Program in the bit-exact simulator (they must agree: spike f
 synaptic memory the mapper allocates (bits, all cores) and cores used.
 
 Steps are 10 ms and delays reach 250 ms (25 steps), the SHD setting of DCLS-Delays (Hammouamri et
-al. 2023); Loihi allows up to 62. The full run trains three 700-channel models on one core in about
-a quarter of an hour; ``--quick`` only proves the script runs.
+al. 2023); Loihi allows up to 62. The full run trains three 700-channel models on one thread in about
+seven minutes; ``--quick`` only proves the script runs.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: a run repeats with the same count
 
 import sys
 import time
@@ -33,6 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import neuro_core
 from harness import Section, main
+from neuro_core.datasets.speech import GENERATOR_REVISION
 from neuro_loihi.model import LoihiModel
 
 CHANNELS, CLASSES = 700, 10
@@ -162,12 +167,14 @@ def run(quick: bool = False) -> Section:
             rows[-1]["train s"] = time.perf_counter() - start
     return Section(
         name="loihi_delays",
+        speech_revision=GENERATOR_REVISION,
         title="Loihi: trained per-synapse delays vs none (equal parameters), deployed bit-exactly",
         command="python benchmarks/loihi_delays.py",
         rows=rows,
         notes=[
             f"Data: {name}; {len(x_tr)} train / {len(x_te)} test samples, {x_tr.shape[1]} steps of {dt * 1e3:g} ms.",
-            f"max_delay {max_delay} steps; {epochs} epochs; the last one quantization-aware with hardened delays.",
+            f"max_delay {max_delay} steps; {epochs} epochs; the last one quantization-aware with hardened delays; "
+            f"torch threads: {torch.get_num_threads()} (OMP_NUM_THREADS).",
             "trained acc: LoihiModel in the chip's integer arithmetic; deployed acc: the compiled Program in the "
             "bit-exact simulator; spike mismatches counts output spikes that differ (0 = agree spike for spike).",
             "Synapse memory is the mapper's allocation (Nengo Loihi's synapse encoding, 6 delay bits per synapse "

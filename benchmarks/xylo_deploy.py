@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "examples"))
 import neuro_core  # noqa: E402
 from harness import Section, main  # noqa: E402 - benchmarks are scripts next to harness.py
+from neuro_core.datasets.speech import GENERATOR_REVISION  # noqa: E402
 from quickstart import DEVICE  # noqa: E402
 from quickstart import run as quickstart_run  # noqa: E402
 
@@ -59,6 +60,7 @@ def run(quick: bool = False) -> Section:
     figures = runs["digits"]
     return Section(
         name="xylo_deploy",
+        speech_revision=GENERATOR_REVISION,
         title="Xylo Audio 2: trained vs deployed accuracy, energy per inference",
         command="python benchmarks/xylo_deploy.py",
         rows=rows,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ from neuro_core.datasets import (
     load_spoken_digits,
     voices,
 )
+from neuro_core.datasets.speech import GENERATOR_REVISION
+from neuro_core.datasets.spikedata import SpikeData
 from neuro_core.datasets.tts import TTSNotAvailableError, espeak_command
 from neuro_core.errors import NeuroError
 
@@ -159,6 +162,16 @@ def test_shipped_digits_load_without_tts_and_split_by_voice(no_espeak: None) -> 
     assert tuple(x.shape) == (8, 80, 16) and x.max() <= 10  # at most one spike per 1 ms step
 
 
+@pytest.mark.parametrize(
+    ("load", "channels"), [(load_spoken_digits, 16), (load_spoken_digits, 700), (load_keyword_spotting, 16)]
+)
+def test_shipped_sets_are_of_the_current_generator_revision(
+    no_espeak: None, load: Callable[[int], SpikeData], channels: int
+) -> None:
+    data = load(channels)
+    assert data.meta["generator_revision"] == GENERATOR_REVISION  # regenerate: core/tools/make_spoken_digits.py
+
+
 def test_shipped_700_channel_digits_are_the_same_utterances(no_espeak: None) -> None:
     wide, narrow = load_spoken_digits(700, "all"), load_spoken_digits(16, "all")
     assert wide.n_channels == 700 and wide.units.max() < 700 and len(wide) >= 2000
@@ -218,6 +231,7 @@ def test_generator_is_deterministic_for_a_seed() -> None:
     np.testing.assert_array_equal(first.dense(1e-3), second.dense(1e-3))
     assert first.labels.tolist() == [0, 3, 5] and first.extra["is_test"].tolist() == [False, False, True]
     assert first.meta["espeak_ng_version"].startswith("eSpeak NG text-to-speech: ")  # which release spoke it
+    assert first.meta["generator_revision"] == GENERATOR_REVISION
 
 
 # ---- FSDD ------------------------------------------------------------------------------------------

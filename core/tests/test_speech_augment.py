@@ -179,6 +179,18 @@ def test_cache_regenerates_a_corrupt_or_stale_file(tmp_path: Path, fake_generato
     assert len(fake_generator.calls) == 3
 
 
+def test_cache_regenerates_a_file_of_an_older_generator_revision(
+    tmp_path: Path, fake_generator: FakeGenerator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
+    assert next(tmp_path.glob("*.neuro")) and len(fake_generator.calls) == 1
+    cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)
+    assert len(fake_generator.calls) == 1  # same revision: read back
+    monkeypatch.setattr(speech, "GENERATOR_REVISION", speech.GENERATOR_REVISION + 1)
+    again = cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)[32]
+    assert len(fake_generator.calls) == 2 and again.meta["cache_key"]["revision"] == speech.GENERATOR_REVISION
+
+
 def test_cache_keeps_front_end_variants_apart(tmp_path: Path, fake_generator: FakeGenerator) -> None:
     default = cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)[32]
     # a neutral later option leaves the key (hence files written before the option existed) unchanged

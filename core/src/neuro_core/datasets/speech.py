@@ -29,6 +29,7 @@ from .tts import ENGLISH_ACCENTS, TTSNotAvailableError, espeak_release, espeak_v
 
 __all__ = [
     "DIGITS",
+    "GENERATOR_REVISION",
     "KEYWORD",
     "KWS_CONFUSERS",
     "SHIPPED",
@@ -90,6 +91,11 @@ SHIPPED: dict[int, CochleaConfig] = {
     700: CochleaConfig(n_channels=700, max_rate=60.0, tau=0.05),
 }
 _DATA = Path(__file__).resolve().parent / "data"
+#: Revision of the generator's output for the same espeak-ng release and seed; recorded in every set
+#: (``meta["generator_revision"]``) and in the cache key, so a cached set of an older one is regenerated.
+#: 1: first release. 2: en-gb voices keep their variant (``synthesize`` names the voice by its file;
+#: under revision 1 all en-gb voices spoke with the default vocal tract).
+GENERATOR_REVISION = 2
 
 
 def front_end_config(channels: int) -> CochleaConfig:
@@ -318,6 +324,7 @@ def spoken_word_set(
             },
             meta={
                 "generator": "neuro_core.datasets.speech.spoken_word_set",
+                "generator_revision": GENERATOR_REVISION,
                 "tts": "espeak-ng (GPL-3.0), run as a separate process",
                 **({"espeak_ng_version": version} if version else {}),
                 "seed": seed,
@@ -359,10 +366,11 @@ def cached_spoken_digits(
     The shipped 700-channel release is cut to a subset of the voices to keep the package small; this
     makes the whole set at any width (front ends from :func:`front_end_config`) and stores one
     container file per width, named after its parameters. Files whose recorded parameters differ
-    (another front end, seed or variation) are regenerated. Widths that are missing are generated
-    together in one pass over the utterances (one espeak-ng call per utterance), so the widths share
-    voices, speeds, pitches and noise draws. A file that another espeak-ng release spoke (its
-    ``meta["espeak_ng_version"]``; 1.51 and 1.52 differ) is regenerated when espeak-ng is installed.
+    (another front end, seed, variation or :data:`GENERATOR_REVISION`) are regenerated. Widths that
+    are missing are generated together in one pass over the utterances (one espeak-ng call per
+    utterance), so the widths share voices, speeds, pitches and noise draws. A file that another
+    espeak-ng release spoke (its ``meta["espeak_ng_version"]``; 1.51 and 1.52 differ) is regenerated
+    when espeak-ng is installed.
     Deterministic: the same espeak-ng release, seed and sizes give the same sets; with
     ``n_train_voices=120, n_test_voices=24, repeats=3, seed=0`` the 16-channel set equals the shipped
     release.
@@ -403,6 +411,7 @@ def cached_spoken_digits(
                     "voices": [n_train_voices, n_test_voices],
                     "repeats": repeats,
                     "seed": seed,
+                    "revision": GENERATOR_REVISION,
                 }
             )
         )

@@ -11,6 +11,7 @@ shipped releases and every loader work without them.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -31,6 +32,7 @@ __all__ = [
     "espeak_release",
     "espeak_variants",
     "espeak_version",
+    "espeak_voice_file",
     "synthesize",
 ]
 
@@ -119,13 +121,44 @@ def espeak_variants() -> list[str]:
     return sorted(set(names))
 
 
+def espeak_voice_file(language: str) -> str:
+    """The voice file espeak-ng speaks ``language`` with (``"en-gb"`` -> ``"gmw/en"``), from its
+    ``--voices=<language>`` table: the first non-MBROLA voice whose language is exactly ``language``;
+    ``language`` itself when no voice is listed for it (a file or voice name already).
+
+    Why: ``-v name+variant`` looks ``name`` up among the voice files and names first, then by language,
+    and a voice found by its language loses the variant (espeak-ng 1.51 and 1.52: ``-v en-gb+f3`` speaks
+    plain ``en-gb``, as no file is called ``en-gb``). Naming the file keeps the variant.
+
+    Raises:
+        TTSNotAvailableError: espeak-ng is not installed.
+        NeuroError: espeak-ng failed to list its voices.
+    """
+    return _voice_file(tuple(espeak_command()), language)
+
+
+@functools.lru_cache(maxsize=64)  # per command line: one listing per language and espeak-ng install
+def _voice_file(command: tuple[str, ...], language: str) -> str:
+    listing = [*command, f"--voices={language}"]
+    result = subprocess.run(listing, capture_output=True, text=True, check=False, timeout=30)
+    if result.returncode != 0:
+        raise NeuroError(f"espeak-ng could not list its voices ({' '.join(listing)}): {result.stderr.strip()}")
+    # Columns: Pty Language Age/Gender VoiceName File [Other Languages]; names have "_" for spaces.
+    for row in result.stdout.splitlines()[1:]:
+        fields = row.split()
+        if len(fields) >= 5 and fields[1].lower() == language.lower() and not fields[4].startswith("mb/"):
+            return fields[4]
+    return language
+
+
 def synthesize(text: str, voice: str, variant: str = "", speed: int = 160, pitch: int = 50) -> tuple[np.ndarray, int]:
     """Speak ``text`` with espeak-ng in a subprocess.
 
     Args:
         text: what to say.
         voice: espeak-ng voice/accent (e.g. ``"en-us"``).
-        variant: voice variant (e.g. ``"f3"``, ``"klatt2"``), "" for the default.
+        variant: voice variant (e.g. ``"f3"``, ``"klatt2"``), "" for the default. With a variant the
+            voice is named by its file (:func:`espeak_voice_file`), so that the variant is applied.
         speed: words per minute (espeak-ng accepts 80..450).
         pitch: base pitch 0..99.
 
@@ -136,7 +169,7 @@ def synthesize(text: str, voice: str, variant: str = "", speed: int = 160, pitch
         raise ValueError(f"speed must be within 80..450 words per minute, got {speed}")
     if not 0 <= pitch <= 99:
         raise ValueError(f"pitch must be within 0..99, got {pitch}")
-    name = f"{voice}+{variant}" if variant else voice
+    name = f"{espeak_voice_file(voice)}+{variant}" if variant else voice
     command = [*espeak_command(), "-v", name, "-s", str(speed), "-p", str(pitch), "--stdout", text]
     # A word takes ~50 ms; on a heavily loaded machine an espeak-ng process has been seen to hang, so a
     # stuck call is killed and retried (the output is deterministic, so a retry changes nothing).
