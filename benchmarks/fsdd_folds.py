@@ -35,31 +35,39 @@ class Scored:
     labels: np.ndarray  # (samples,) int
 
 
-def score(task: Task, quick: bool, seed: int) -> Scored:
-    """Train ``task`` with ``seed`` and read its test set out plain and shift-averaged."""
+def score(task: Task, quick: bool, seed: int, shift_average: bool = True) -> Scored:
+    """Train ``task`` with ``seed`` and read its test set out plain and shift-averaged (``shift_average=
+    False``: plain only, ``shifted`` is the plain read-out)."""
     fitted = fit_task(task, quick, seed)
     x, y = fitted.test.tensors(task.dt, fitted.duration)
-    reach = task.augmentation.channel_shift if task.augmentation is not None else 0
+    reach = task.augmentation.channel_shift if task.augmentation is not None and shift_average else 0
     views = [shift_channels(fitted.test, k).tensors(task.dt, fitted.duration)[0] for k in range(-reach, reach + 1)]
     shifted = torch.stack([fitted.trainer.predict(view) for view in views]).mean(dim=0)
     return Scored(fitted.trainer.predict(x).numpy(), shifted.numpy(), y.numpy())
 
 
-def _score_in_worker(build: Callable[..., Task], args: tuple[Any, ...], seed: int, quick: bool) -> Scored:
+def _score_in_worker(
+    build: Callable[..., Task], args: tuple[Any, ...], seed: int, quick: bool, shift_average: bool
+) -> Scored:
     torch.set_num_threads(1)
-    return score(build(*args), quick, seed)
+    return score(build(*args), quick, seed, shift_average)
 
 
 def train_in_parallel(
-    build: Callable[..., Task], jobs: Sequence[tuple[tuple[Any, ...], int]], quick: bool
+    build: Callable[..., Task],
+    jobs: Sequence[tuple[tuple[Any, ...], int]],
+    quick: bool,
+    shift_average: bool = True,
 ) -> tuple[dict[tuple[Hashable, ...], Scored], int]:
     """Score ``build(*args)`` trained with ``seed`` for every ``(args, seed)`` of ``jobs``, one process
-    per core. ``build`` is a module-level function (it is sent to the workers by name; the Tasks'
-    data loaders are closures and are built there). Returns ``{(*args, seed): Scored}`` and the
-    number of worker processes."""
+    per core (``shift_average``: as :func:`score`). ``build`` is a module-level function (it is sent to
+    the workers by name; the Tasks' data loaders are closures and are built there). Returns
+    ``{(*args, seed): Scored}`` and the number of worker processes."""
     workers = min(len(jobs), os.cpu_count() or 1)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {(*args, seed): pool.submit(_score_in_worker, build, args, seed, quick) for args, seed in jobs}
+        futures = {
+            (*args, seed): pool.submit(_score_in_worker, build, args, seed, quick, shift_average) for args, seed in jobs
+        }
         return {key: future.result() for key, future in futures.items()}, workers
 
 
