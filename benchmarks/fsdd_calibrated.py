@@ -7,7 +7,9 @@ as a device would calibrate its front end on a new user's first words. Every rea
 compressed cochlear channels are multiplied by ``(reference / profile) ** s``, the reference being
 the three training speakers' geometric-mean profile (``accuracy.speaker_gains``); the synthetic
 voices are unchanged. The strength ``s`` was chosen on the validation folds
-(``fsdd_normalisation.py``), never on these.
+(``fsdd_normalisation.py``), never on these, with generator-revision-1 synthetic voices; on revision 2
+those folds no longer separate the strengths (docs/datasets.md), and ``s`` was kept rather than
+re-chosen.
 
 The trained networks do not depend on the held-out speaker's calibration, so each is tested on the
 held-out words encoded with profiles from three enrolments: all 500 of its words (transductive:
@@ -80,7 +82,7 @@ def run(quick: bool = False) -> Section:
         notes=[
             f"Recipe: accuracy.py's '{FSDD_IMPROVED}' and the same at 16 ch, as fsdd_seeds.py (seeds {SEEDS}), "
             f"with speaker normalisation of strength s = {STRENGTH} (chosen on fsdd_normalisation.py's validation "
-            "folds): each real speaker's compressed cochlear channels multiplied by (reference / profile) ** s, "
+            "folds with generator-revision-1 voices, kept on revision 2): each real speaker's compressed cochlear channels multiplied by (reference / profile) ** s, "
             "profile = its channel levels averaged over its words, reference = the three training speakers' "
             "geometric mean. Synthetic voices unchanged.",
             "Protocol: no label of the held-out speaker is used; its profile comes from its own unlabelled "

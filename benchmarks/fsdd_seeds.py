@@ -17,7 +17,8 @@ Every choice was made on the validation folds (train on two of jackson / nicolas
 on the third; george never used), never on these: the three-seed ensemble (single seeds 0.717 /
 0.771 mean on jackson / nicolas, the ensemble 0.782 / 0.798), shift averaging (ensemble 0.834 /
 0.812; ``fsdd_validation.py``), and the two widths (``fsdd_widths.py``: three networks of each
-width combined ahead of six of one width on both folds).
+width combined ahead of six of one width on both folds). Those choices were made on generator-revision-1
+synthetic voices (en-gb voices without their variant) and kept for revision 2.
 """
 
 from __future__ import annotations
