@@ -318,9 +318,10 @@ TASKS = [
 
 
 #: Validation accuracies behind the recipes (measured 2026-11-23 with ad-hoc scripts using the network,
-#: Trainer settings and augmentation of run_task on the validation splits; the scripts are not in the
-#: repository; one seed each, so differences of 1-2 points are within
-#: noise; round 2 ran with 1 thread). Reported in the notes of the table.
+#: Trainer settings and augmentation of run_task on the validation splits; one seed each, so differences
+#: of 1-2 points are within noise; round 2 ran with 1 thread). Reported in the notes of the table. Those
+#: scripts are not in the repository; their successors are: synthetic_validation.py (the 700-channel
+#: round-2 split, with its own draw of held-out variants) and fsdd_validation.py (the FSDD folds).
 VALIDATION = [
     "Validation, 700 ch, round 1 (train 90 voices, validate on 30 other training voices; hidden 256, lr 5e-3): "
     "2 copies 10 epochs 0.871; 2 copies 20 epochs 0.884; 4 copies 10 epochs 0.887 (chosen then); 4 copies 15 "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,6 +163,25 @@ def test_cache_generates_missing_widths_once_then_reads(tmp_path: Path, fake_gen
     assert np.array_equal(again[700].units, first[700].units)
     cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=1)  # another seed is another file
     assert fake_generator.calls[-1] == (32,) and len(fake_generator.calls) == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the cache lock is POSIX-only (fcntl)")
+def test_cache_waits_for_another_process_generating_the_same_set(tmp_path: Path, fake_generator: FakeGenerator) -> None:
+    made = cached_spoken_digits(tmp_path, (32,), 4, 2, 1, seed=0)[32]  # what the other process will write
+    path = next(tmp_path.glob("spoken_digits_32ch_*.neuro"))
+    stored = path.read_bytes()
+    path.unlink()
+    results: dict[int, SpikeData] = {}
+    with speech._exclusive_lock(tmp_path / ".generating.lock"):  # the other process is generating
+        waiting = threading.Thread(target=lambda: results.update(cached_spoken_digits(tmp_path, (32,), 4, 2, 1)))
+        waiting.start()
+        waiting.join(timeout=0.5)
+        assert waiting.is_alive()  # blocked on the lock, not generating a second copy
+        path.write_bytes(stored)  # the other process's file lands, then it releases the lock
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
+    assert len(fake_generator.calls) == 1  # the waiting caller read the file instead of generating
+    assert np.array_equal(results[32].units, made.units)
 
 
 def test_cache_regenerates_a_corrupt_or_stale_file(tmp_path: Path, fake_generator: FakeGenerator) -> None:

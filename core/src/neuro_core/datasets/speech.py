@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -370,7 +371,8 @@ def cached_spoken_digits(
     are missing are generated together in one pass over the utterances (one espeak-ng call per
     utterance), so the widths share voices, speeds, pitches and noise draws. A file that another
     espeak-ng release spoke (its ``meta["espeak_ng_version"]``; 1.51 and 1.52 differ) is regenerated
-    when espeak-ng is installed.
+    when espeak-ng is installed. Processes sharing ``cache_dir`` take turns generating (a file lock,
+    POSIX), so parallel workers that ask for the same missing set generate it once.
     Deterministic: the same espeak-ng release, seed and sizes give the same sets; with
     ``n_train_voices=120, n_test_voices=24, repeats=3, seed=0`` the 16-channel set equals the shipped
     release.
@@ -399,7 +401,6 @@ def cached_spoken_digits(
                 raise NeuroError(f"configs[{width}] has n_channels={config.n_channels}, expected {width}")
             wanted[int(width)] = config
     configs = wanted
-    out: dict[int, SpikeData] = {}
     paths, keys = {}, {}
     for width, config in configs.items():
         # JSON round trip: what the file's meta holds after a save/load (tuples become lists)
@@ -421,22 +422,52 @@ def cached_spoken_digits(
             variant = f"_fe{digest[:8]}"
         name = f"spoken_digits_{width}ch_{n_train_voices}+{n_test_voices}v_{repeats}r_seed{seed}{variant}.neuro"
         paths[width] = folder / name
-        if paths[width].is_file():
-            try:
-                data = SpikeData.load(paths[width])
-            except NeuroError:
-                continue  # corrupt or truncated (e.g. an interrupted write of an older version): regenerate
-            if data.meta.get("cache_key") == keys[width] and _same_release(data.meta.get("espeak_ng_version")):
-                out[width] = data
-    missing = {width: configs[width] for width in configs if width not in out}
-    if missing:
-        made = generate_spoken_digits(n_train_voices, n_test_voices, repeats, seed, missing, progress=progress)
+    out = _read_cached(paths, keys)
+    if len(out) < len(configs):
         folder.mkdir(parents=True, exist_ok=True)
-        for width, data in made.items():
-            data = replace(data, meta={**data.meta, "cache_key": keys[width]})
-            data.save(paths[width])
-            out[width] = data
+        with _exclusive_lock(folder / ".generating.lock"):
+            out.update(_read_cached(paths, keys))  # another process may have made them while this one waited
+            missing = {width: configs[width] for width in configs if width not in out}
+            if missing:
+                made = generate_spoken_digits(n_train_voices, n_test_voices, repeats, seed, missing, progress=progress)
+                for width, data in made.items():
+                    data = replace(data, meta={**data.meta, "cache_key": keys[width]})
+                    data.save(paths[width])
+                    out[width] = data
     return {int(c): out[int(c)] for c in channels}
+
+
+def _read_cached(paths: Mapping[int, Path], keys: Mapping[int, Any]) -> dict[int, SpikeData]:
+    """The cache files of ``paths`` that exist, load and match their ``keys`` and the installed espeak-ng."""
+    out: dict[int, SpikeData] = {}
+    for width, path in paths.items():
+        if not path.is_file():
+            continue
+        try:
+            data = SpikeData.load(path)
+        except NeuroError:
+            continue  # corrupt or truncated (e.g. an interrupted write of an older version): regenerate
+        if data.meta.get("cache_key") == keys[width] and _same_release(data.meta.get("espeak_ng_version")):
+            out[width] = data
+    return out
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing), so processes generating into one
+    cache folder take turns and the later ones read what the first wrote. Where ``fcntl`` is missing
+    (Windows) there is no lock: concurrent callers may both generate, and each file is still written whole."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _same_release(recorded: str | None) -> bool:
