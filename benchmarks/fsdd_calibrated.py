@@ -82,7 +82,8 @@ def run(quick: bool = False) -> Section:
         notes=[
             f"Recipe: accuracy.py's '{FSDD_IMPROVED}' and the same at 16 ch, as fsdd_seeds.py (seeds {SEEDS}), "
             f"with speaker normalisation of strength s = {STRENGTH} (chosen on fsdd_normalisation.py's validation "
-            "folds with generator-revision-1 voices, kept on revision 2): each real speaker's compressed cochlear channels multiplied by (reference / profile) ** s, "
+            "folds with generator-revision-1 voices, kept on revision 2): each real speaker's compressed "
+            "cochlear channels multiplied by (reference / profile) ** s, "
             "profile = its channel levels averaged over its words, reference = the three training speakers' "
             "geometric mean. Synthetic voices unchanged.",
             "Protocol: no label of the held-out speaker is used; its profile comes from its own unlabelled "
