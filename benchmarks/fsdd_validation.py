@@ -67,9 +67,9 @@ class MaskedAugment(SpikeAugment):
         return replace(out, times=out.times[keep], units=out.units[keep], offsets=offsets)
 
 
-def _variant(name: str, speaker: str) -> Task:
-    """Training variant ``name`` of the recipe, validating on ``speaker``."""
-    recipe = fsdd_recipe(speaker, unused=UNUSED)
+def recipe_variant(name: str, speaker: str, channels: int = FSDD_CHANNELS) -> Task:
+    """Training variant ``name`` of the recipe at ``channels`` channels, validating on ``speaker``."""
+    recipe = fsdd_recipe(speaker, channels, unused=UNUSED)
     assert recipe.augmentation is not None
     if name == "recipe":
         return recipe
@@ -134,7 +134,7 @@ def fold_notes(workers: int) -> list[str]:
 
 def run(quick: bool = False) -> Section:
     """Every variant on both validation folds; one row per (variant, fold)."""
-    rows, workers = rows_on_folds(_variant, ROWS, quick)
+    rows, workers = rows_on_folds(recipe_variant, ROWS, quick)
     return Section(
         name="fsdd_validation",
         speech_revision=GENERATOR_REVISION,
