@@ -426,7 +426,8 @@ def cached_spoken_digits(
     if len(out) < len(configs):
         folder.mkdir(parents=True, exist_ok=True)
         with _exclusive_lock(folder / ".generating.lock"):
-            out.update(_read_cached(paths, keys))  # another process may have made them while this one waited
+            # another process may have made them while this one waited
+            out.update(_read_cached({width: path for width, path in paths.items() if width not in out}, keys))
             missing = {width: configs[width] for width in configs if width not in out}
             if missing:
                 made = generate_spoken_digits(n_train_voices, n_test_voices, repeats, seed, missing, progress=progress)
