@@ -92,6 +92,7 @@ class Task:
     extra_train: Callable[[bool], SpikeData] | None = None
     extra_copies: int = 0
     label_smoothing: float = 0.0  # of the cross-entropy (0: plain)
+    lr_schedule: str = "constant"  # the Trainer's lr_schedule
 
 
 def model(n_in: int, hidden: int, n_out: int, dt: float, tau: float) -> Network:
@@ -387,6 +388,7 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
         loss=loss,
         readout="mean",
         lr=task.lr,
+        lr_schedule=task.lr_schedule,
         epochs=1 if quick else task.epochs,
         batch_size=32,
         seed=seed,

@@ -461,6 +461,52 @@ def test_early_stopping_stops_and_restores_the_best_epoch() -> None:
         Trainer(LeakyNet(), early_stopping_patience=2).fit((x, y))
 
 
+def test_lr_schedule_sets_every_groups_lr_from_the_step_count() -> None:
+    x, y = make_task(48)  # 3 steps per epoch at batch 16
+    seen: list[float] = []
+
+    def halve_over_the_run(progress: float) -> float:
+        seen.append(progress)
+        return 1.0 - progress / 2
+
+    def two_groups(params: Any) -> torch.optim.Optimizer:
+        first, *rest = list(params)
+        return torch.optim.SGD([{"params": [first], "lr": 0.1}, {"params": rest, "lr": 0.01}])
+
+    trainer = Trainer(
+        LeakyNet(), optimizer=two_groups, epochs=2, batch_size=16, lr_schedule=halve_over_the_run, progress=False
+    )
+    history = trainer.fit((x, y))
+    assert seen == pytest.approx([k / 6 for k in range(6)])
+    last = 1.0 - (5 / 6) / 2
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == pytest.approx([0.1 * last, 0.01 * last])
+    assert history[-1]["lr"] == pytest.approx(0.1 * last)
+
+    cosine = Trainer(LeakyNet(), epochs=2, batch_size=16, lr=0.01, lr_schedule="cosine", progress=False)
+    lrs = [record["lr"] for record in cosine.fit((x, y))]  # the lr of each epoch's last step
+    assert lrs == pytest.approx([0.005 * (1 + math.cos(math.pi * k / 6)) for k in (2, 5)])
+    linear = Trainer(LeakyNet(), epochs=2, batch_size=16, lr=0.01, lr_schedule="linear", progress=False)
+    assert [record["lr"] for record in linear.fit((x, y))] == pytest.approx([0.01 * (1 - k / 6) for k in (2, 5)])
+
+
+def test_constant_schedule_leaves_the_optimizers_lr_alone() -> None:
+    x, y = make_task(32)
+    trainer = Trainer(LeakyNet(), epochs=1, batch_size=16, lr=0.01, progress=False)
+    trainer.optimizer.param_groups[0]["lr"] = 0.005  # a caller driving the lr itself
+    assert trainer.fit((x, y))[0]["lr"] == 0.005
+
+
+def test_bad_lr_schedule_is_refused_by_name_and_nothing_trains() -> None:
+    x, y = make_task(32)
+    with pytest.raises(ValueError, match=r"lr_schedule must be one of .*'cosine'.* got 'cosin'"):
+        Trainer(LeakyNet(), lr_schedule="cosin")
+    trainer = Trainer(LeakyNet(), epochs=1, batch_size=16, lr_schedule=lambda progress: -1.0, progress=False)
+    before = params_of(trainer.model)
+    with pytest.raises(ValueError, match=r"lr_schedule\(0\) returned -1.0: the factor on lr must be finite and >= 0"):
+        trainer.fit((x, y))
+    assert_same_params(before, params_of(trainer.model))
+
+
 # ---- checkpoints and resume -----------------------------------------------------------------------------
 
 
@@ -468,12 +514,13 @@ class InterruptError(Exception):
     """Stands in for a crash or Ctrl-C in the middle of an epoch."""
 
 
-def _trainer(directory: Path | None, epochs: int = 4) -> Trainer:
+def _trainer(directory: Path | None, epochs: int = 4, lr_schedule: str = "constant") -> Trainer:
     return Trainer(
         LeakyNet(seed=7),
         epochs=epochs,
         batch_size=16,
         lr=0.02,
+        lr_schedule=lr_schedule,
         seed=11,
         hardware=[ParameterNoise(0.1), AdversarialAttack(zeta=0.1, beta=0.2, steps=2)],
         checkpoint_dir=directory,
@@ -481,12 +528,13 @@ def _trainer(directory: Path | None, epochs: int = 4) -> Trainer:
     )
 
 
-def test_interrupted_run_resumes_bit_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("lr_schedule", ["constant", "cosine"])
+def test_interrupted_run_resumes_bit_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lr_schedule: str) -> None:
     x, y = make_task(48)
-    reference = _trainer(None)
+    reference = _trainer(None, lr_schedule=lr_schedule)
     reference_history = reference.fit((x, y), val=(x[:16], y[:16]))
 
-    interrupted = _trainer(tmp_path)
+    interrupted = _trainer(tmp_path, lr_schedule=lr_schedule)
     original_step = Trainer._train_step
     calls = {"n": 0}
 
@@ -503,14 +551,14 @@ def test_interrupted_run_resumes_bit_exact(tmp_path: Path, monkeypatch: pytest.M
     assert load_checkpoint(tmp_path / "last.ckpt", LeakyNet()).epoch == 2
 
     torch.manual_seed(12345)  # the caller's global RNG state must not matter
-    resumed = _trainer(tmp_path)  # a fresh process: new model, new optimizer
+    resumed = _trainer(tmp_path, lr_schedule=lr_schedule)  # a fresh process: new model, new optimizer
     history = resumed.fit((x, y), val=(x[:16], y[:16]))
     assert_same_params(params_of(reference.model), params_of(resumed.model))
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in history]
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in reference_history]
     assert resumed.state.step == 12
     # a finished run resumes to "nothing to do"
-    assert len(_trainer(tmp_path).fit((x, y), val=(x[:16], y[:16]))) == 4
+    assert len(_trainer(tmp_path, lr_schedule=lr_schedule).fit((x, y), val=(x[:16], y[:16]))) == 4
 
 
 def test_fit_leaves_the_callers_global_rng_alone() -> None:

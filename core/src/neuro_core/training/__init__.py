@@ -32,6 +32,7 @@ from .progress import ProgressBar
 from .quant import fake_quantize
 from .readout import get_loss, get_readout
 from .robustness import robustness
+from .schedule import get_lr_schedule
 from .trainer import CHECKPOINT_NAME, Trainer
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "attacked_parameters",
     "fake_quantize",
     "get_loss",
+    "get_lr_schedule",
     "get_readout",
     "load_checkpoint",
     "model_tensors",

@@ -30,6 +30,7 @@ from .data import Batches, Data, derive_seed
 from .hardware import HardwareAware, StepContext, model_tensors
 from .progress import ProgressBar
 from .readout import Loss, Readout, get_loss, get_readout
+from .schedule import LrSchedule, get_lr_schedule
 
 __all__ = ["CHECKPOINT_NAME", "Trainer"]
 
@@ -57,6 +58,10 @@ class Trainer:
             ``"max"`` (peak potential), ``"last"``, or a callable.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` or ``factory(parameters) -> torch.optim.Optimizer``.
         lr: learning rate of a named optimizer.
+        lr_schedule: the factor on the optimizer's initial learning rates over the run: ``"constant"``,
+            ``"cosine"`` (from 1 at the first step towards 0 at the last), ``"linear"``, or
+            ``factor(progress)`` with ``progress`` the fraction of the run's ``epochs`` already trained, in
+            [0, 1). Set before every step from the step count, so a resumed run follows it exactly.
         weight_decay: weight decay of a named optimizer.
         epochs: passes over the training data (a resumed run continues up to this number).
         batch_size: samples per step (for ``(x, y)`` arrays and Datasets).
@@ -81,6 +86,7 @@ class Trainer:
         readout: str | Readout = "sum",
         optimizer: str | OptimizerFactory = "adam",
         lr: float = 1e-3,
+        lr_schedule: str | LrSchedule = "constant",
         weight_decay: float = 0.0,
         epochs: int = 10,
         batch_size: int = 32,
@@ -134,6 +140,9 @@ class Trainer:
             self.optimizer = _OPTIMIZERS[optimizer](trainable, lr=lr, weight_decay=weight_decay)
         else:
             self.optimizer = optimizer(trainable)
+        self.lr_schedule = None if lr_schedule == "constant" else get_lr_schedule(lr_schedule)
+        self.initial_lrs = [float(group["lr"]) for group in self.optimizer.param_groups]
+        self._total_steps = 0  # of the current fit(): epochs x batches per epoch
         self.generator = torch.Generator()  # the hardware pieces' random stream (CPU, checkpointed)
         self.generator.manual_seed(derive_seed(seed, 1))
         self.config: dict[str, Any] = {
@@ -141,6 +150,7 @@ class Trainer:
             "batch_size": batch_size,
             "optimizer": _name(optimizer),
             "lr": lr,
+            "lr_schedule": _name(lr_schedule),
             "loss": _name(loss),
             "readout": _name(readout),
             "hardware": [repr(piece) for piece in self.hardware],
@@ -187,6 +197,7 @@ class Trainer:
                 self.generator.manual_seed(derive_seed(self.seed, 1))
                 self.state = TrainingState(config=self.config)
             state = self.state
+            self._total_steps = self.epochs * len(train_batches)
             while not state.stopped and state.epoch < self.epochs:
                 record: dict[str, Any] = {"epoch": state.epoch + 1}
                 record.update(self._train_epoch(train_batches, state.epoch, val_batches))
@@ -266,6 +277,7 @@ class Trainer:
         classify = True
         for index, (x, y) in enumerate(batches.epoch(epoch)):
             x, y = x.to(self.device), y.to(self.device)
+            self._schedule_lr()
             task_loss, regularizer, logits = self._train_step(x, y)
             n = int(y.shape[0])
             loss_sum += task_loss * n
@@ -288,6 +300,17 @@ class Trainer:
         shown = ("train_loss", "train_accuracy", "train_regularizer", "val_loss", "val_accuracy")
         bar.close(**{k.removeprefix("train_"): metrics[k] for k in shown if k in metrics})
         return metrics
+
+    def _schedule_lr(self) -> None:
+        """Set every parameter group's lr to its initial lr times the schedule's factor at this step."""
+        if self.lr_schedule is None:
+            return  # constant: leave the optimizer's lr alone (a caller may drive it)
+        progress = self.state.step / max(self._total_steps, 1)
+        factor = float(self.lr_schedule(progress))
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(f"lr_schedule({progress:.4g}) returned {factor}: the factor on lr must be finite and >= 0")
+        for group, initial in zip(self.optimizer.param_groups, self.initial_lrs, strict=True):
+            group["lr"] = initial * factor
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, torch.Tensor]:
         """One optimizer step; returns (task loss, regularizer, logits detached)."""
