@@ -77,8 +77,6 @@ def recipe_variant(name: str, speaker: str, channels: int = FSDD_CHANNELS) -> Ta
         return replace(recipe, augmentation=replace(recipe.augmentation, channel_shift=WIDE_SHIFT))
     if name == "label smoothing 0.1":
         return replace(recipe, label_smoothing=0.1)
-    if name == "cosine lr schedule":
-        return replace(recipe, lr_schedule="cosine")
     if name == "SpecAugment masks (4 channels, 100 ms)":
         return replace(recipe, augmentation=MaskedAugment(**asdict(recipe.augmentation), band=4, window=0.1))
     raise KeyError(name)
@@ -96,7 +94,6 @@ ROWS: tuple[tuple[str, Networks], ...] = (
             f"training channel shift +-{WIDE_SHIFT}",
             "label smoothing 0.1",
             "SpecAugment masks (4 channels, 100 ms)",
-            "cosine lr schedule",
         )
     ),
 )
