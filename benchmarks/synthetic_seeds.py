@@ -5,7 +5,8 @@ ensembles.
 This trains the same two recipes (16 channels: the shipped release, RecurrentLIF 128, 40 epochs;
 700 channels: the 360 + 24-voice set, 2 augmented copies, RecurrentLIF 512, 10 epochs on a cosine
 lr schedule) with seeds 0, 1 and 2 (weight initialisation and data order; the augmented training
-set is the same) and reports each seed, their mean and spread, and the ensemble (the networks' time-averaged read-outs averaged:
+set is the same) and reports each seed, their mean and spread, and the ensemble (the networks'
+time-averaged read-outs averaged:
 one spiking network of unconnected blocks and one read-out). Nothing here was chosen on the test
 voices: the recipes are accuracy.py's, and the seeds are the first three. Seed 0 is accuracy.py's
 row when that runs with one thread on the same CPU.
