@@ -60,8 +60,8 @@ class Trainer:
         lr: learning rate of a named optimizer.
         lr_schedule: the factor on the optimizer's initial learning rates over the run: ``"constant"``,
             ``"cosine"`` (from 1 at the first step towards 0 at the last), ``"linear"``, or
-            ``factor(progress)`` with ``progress`` the fraction of the run's ``epochs`` already trained, in
-            [0, 1). Set before every step from the step count, so a resumed run follows it exactly.
+            ``factor(progress)`` with ``progress`` the fraction of the run's steps (``epochs`` x batches) already
+            taken, in [0, 1). Set before every step from the step count, so a resumed run follows it exactly.
         weight_decay: weight decay of a named optimizer.
         epochs: passes over the training data (a resumed run continues up to this number).
         batch_size: samples per step (for ``(x, y)`` arrays and Datasets).
