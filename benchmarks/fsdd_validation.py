@@ -79,6 +79,8 @@ def recipe_variant(name: str, speaker: str, channels: int = FSDD_CHANNELS) -> Ta
         return replace(recipe, label_smoothing=0.1)
     if name == "SpecAugment masks (4 channels, 100 ms)":
         return replace(recipe, augmentation=MaskedAugment(**asdict(recipe.augmentation), band=4, window=0.1))
+    if name == "cosine lr schedule":
+        return replace(recipe, lr_schedule="cosine")
     raise KeyError(name)
 
 
@@ -94,6 +96,7 @@ ROWS: tuple[tuple[str, Networks], ...] = (
             f"training channel shift +-{WIDE_SHIFT}",
             "label smoothing 0.1",
             "SpecAugment masks (4 channels, 100 ms)",
+            "cosine lr schedule",
         )
     ),
 )
