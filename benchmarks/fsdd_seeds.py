@@ -29,10 +29,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: OpenM
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, FSDD_SPEAKERS, fsdd_recipe
+from accuracy import FSDD_CHANNELS, FSDD_IMPROVED, FSDD_SPEAKERS, Task, fsdd_recipe
 from fsdd_folds import test_fold_rows, train_test_folds
 from harness import Section, main
 from neuro_core.datasets.speech import GENERATOR_REVISION
@@ -66,6 +70,35 @@ def run(quick: bool = False) -> Section:
             "Shift-averaged: each network's read-out averaged over the test set moved by every channel shift "
             "its training augmentation draws (-2..2 at 32 ch, -1..1 at 16 ch; neuro_core.datasets."
             "shift_channels), chosen on the validation folds.",
+            f"{workers} worker processes, one torch thread each; figures move by about a seed's spread on "
+            "another CPU (fsdd_folds.py); target (issue 3): >= 85 %.",
+        ],
+    )
+
+
+def lever_recipe(lever: tuple[tuple[str, Any], ...], speaker: str, width: int) -> Task:
+    """``fsdd_recipe(speaker, width)`` with the Task fields of ``lever`` ((field, value) pairs) replaced.
+    Module level, so a ``functools.partial`` of it reaches the worker processes."""
+    return replace(fsdd_recipe(speaker, width), **dict(lever))
+
+
+def lever_test_run(name: str, lever: Mapping[str, Any], trained_with: str, chosen_on: str, quick: bool) -> Section:
+    """The test run of a lever chosen on the validation folds: everything as in :func:`run` (both
+    widths, seeds 0-2, the ensembles, plain and shift-averaged) with the Task fields of ``lever``
+    replaced. ``trained_with`` says what the lever is ("label smoothing 0.1") and ``chosen_on`` where
+    it was chosen; ``name`` is the benchmark's (its results file and command)."""
+    build = partial(lever_recipe, tuple(lever.items()))
+    scored, workers = train_test_folds(build, WIDTHS, SEEDS, quick)
+    return Section(
+        name=name,
+        speech_revision=GENERATOR_REVISION,
+        title=f"FSDD, one speaker held out: the spiking recipe trained with {trained_with}",
+        command=f"python benchmarks/{name}.py",
+        rows=test_fold_rows(scored, WIDTHS),
+        notes=[
+            f"Recipe: fsdd_seeds.py's (accuracy.py's '{FSDD_IMPROVED}' and the same at 16 ch; seeds {SEEDS}) "
+            f"trained with {trained_with}, chosen on {chosen_on}.",
+            "Ensembles and shift averaging as in fsdd_seeds.py.",
             f"{workers} worker processes, one torch thread each; figures move by about a seed's spread on "
             "another CPU (fsdd_folds.py); target (issue 3): >= 85 %.",
         ],
