@@ -359,6 +359,17 @@ def hidden_size(task: Task, quick: bool) -> int:
 
 
 @dataclass
+class TrainingSet:
+    """A task's data as its networks see it: the augmented training set and the test set."""
+
+    train: SpikeData  # the originals followed by their augmented copies (and the extra training set's)
+    test: SpikeData
+    duration: float  # s: the padded length of every sample
+    source: str
+    n_original: int  # training samples before augmentation
+
+
+@dataclass
 class Fitted:
     """A task's network after training, with what its table row needs."""
 
@@ -370,9 +381,8 @@ class Fitted:
     n_train: int  # training samples with the augmented copies
 
 
-def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
-    """Build ``task``'s training set (augmented with seed 0) and train its network with ``seed``
-    (weight initialisation and data order)."""
+def training_set(task: Task, quick: bool) -> TrainingSet:
+    """``task``'s training set, augmented with seed 0 (the extra training set with seed 1), and its test set."""
     train, test, source = task.data(quick)
     duration = max(train.n_steps(task.dt), test.n_steps(task.dt)) * task.dt
     n_original = len(train)
@@ -384,9 +394,14 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
         if task.augmentation is not None and task.extra_copies:
             extra = augment(extra, task.augmentation, task.extra_copies, seed=1)
         train = SpikeData.concatenate([train, extra])
+    return TrainingSet(train, test, duration, source, n_original)
+
+
+def train_network(task: Task, data: TrainingSet, quick: bool, seed: int = 0) -> Fitted:
+    """Train ``task``'s network on ``data`` with ``seed`` (weight initialisation and data order)."""
     # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
     torch.manual_seed(seed)
-    net = model(train.n_channels, hidden_size(task, quick), len(train.classes), task.dt, task.tau)
+    net = model(data.train.n_channels, hidden_size(task, quick), len(data.train.classes), task.dt, task.tau)
     loss = partial(nnf.cross_entropy, label_smoothing=task.label_smoothing) if task.label_smoothing else "cross_entropy"
     trainer = Trainer(
         net,
@@ -400,8 +415,13 @@ def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
         progress=False,
     )
     # Dense per batch (DataLoader over the events), so the 700-channel set is never dense at once.
-    trainer.fit(train.as_dataset(task.dt, duration))
-    return Fitted(trainer, test, duration, source, n_original, len(train))
+    trainer.fit(data.train.as_dataset(task.dt, data.duration))
+    return Fitted(trainer, data.test, data.duration, data.source, data.n_original, len(data.train))
+
+
+def fit_task(task: Task, quick: bool, seed: int = 0) -> Fitted:
+    """Build ``task``'s training set and train its network with ``seed``."""
+    return train_network(task, training_set(task, quick), quick, seed)
 
 
 def run_task(task: Task, quick: bool) -> dict[str, Any]:

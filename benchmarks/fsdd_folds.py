@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 from accuracy import FSDD_SPEAKERS, Task, fit_task
-from neuro_core.datasets import shift_channels
+from neuro_core.datasets import SpikeData, shift_channels
+from neuro_core.training import Trainer
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,43 @@ class Scored:
     labels: np.ndarray  # (samples,) int
 
 
-def score(task: Task, quick: bool, seed: int, shift_average: bool = True) -> Scored:
-    """Train ``task`` with ``seed`` and read its test set out plain and shift-averaged (``shift_average=
-    False``: plain only, ``shifted`` is the plain read-out)."""
-    fitted = fit_task(task, quick, seed)
-    x, y = fitted.test.tensors(task.dt, fitted.duration)
+def read_out(trainer: Trainer, task: Task, test: SpikeData, duration: float, shift_average: bool = True) -> Scored:
+    """``trainer``'s network read out on ``test`` (padded to ``duration`` s), plain and shift-averaged
+    over every channel shift of ``task``'s training augmentation (``shift_average=False``: plain only,
+    ``shifted`` is the plain read-out)."""
+    x, y = test.tensors(task.dt, duration)
     reach = task.augmentation.channel_shift if task.augmentation is not None and shift_average else 0
-    views = [shift_channels(fitted.test, k).tensors(task.dt, fitted.duration)[0] for k in range(-reach, reach + 1)]
-    shifted = torch.stack([fitted.trainer.predict(view) for view in views]).mean(dim=0)
-    return Scored(fitted.trainer.predict(x).numpy(), shifted.numpy(), y.numpy())
+    views = [shift_channels(test, k).tensors(task.dt, duration)[0] for k in range(-reach, reach + 1)]
+    shifted = torch.stack([trainer.predict(view) for view in views]).mean(dim=0)
+    return Scored(trainer.predict(x).numpy(), shifted.numpy(), y.numpy())
 
 
-def _score_in_worker(
-    build: Callable[..., Task], args: tuple[Any, ...], seed: int, quick: bool, shift_average: bool
-) -> Scored:
+def score(task: Task, quick: bool, seed: int, shift_average: bool = True) -> Scored:
+    """Train ``task`` with ``seed`` and read its test set out (:func:`read_out`)."""
+    fitted = fit_task(task, quick, seed)
+    return read_out(fitted.trainer, task, fitted.test, fitted.duration, shift_average)
+
+
+def _one_thread(function: Callable[..., Any], *args: Any) -> Any:
     torch.set_num_threads(1)
-    return score(build(*args), quick, seed, shift_average)
+    return function(*args)
+
+
+def in_workers(
+    function: Callable[..., Any], jobs: Mapping[Hashable, tuple[Any, ...]]
+) -> tuple[dict[Hashable, Any], int]:
+    """``function(*args)`` for every ``key: args`` of ``jobs``, in worker processes (one per core, one
+    torch thread each). ``function`` and the Task builders among ``args`` are module-level functions
+    (they are sent to the workers by name; the Tasks' data loaders are closures and are built there).
+    Returns ``{key: result}`` and the number of worker processes."""
+    workers = min(len(jobs), os.cpu_count() or 1)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {key: pool.submit(_one_thread, function, *args) for key, args in jobs.items()}
+        return {key: future.result() for key, future in futures.items()}, workers
+
+
+def _build_and_score(build: Callable[..., Task], args: tuple[Any, ...], seed: int, quick: bool, shift: bool) -> Scored:
+    return score(build(*args), quick, seed, shift)
 
 
 def train_in_parallel(
@@ -59,16 +81,11 @@ def train_in_parallel(
     quick: bool,
     shift_average: bool = True,
 ) -> tuple[dict[tuple[Hashable, ...], Scored], int]:
-    """Score ``build(*args)`` trained with ``seed`` for every ``(args, seed)`` of ``jobs``, one process
-    per core (``shift_average``: as :func:`score`). ``build`` is a module-level function (it is sent to
-    the workers by name; the Tasks' data loaders are closures and are built there). Returns
-    ``{(*args, seed): Scored}`` and the number of worker processes."""
-    workers = min(len(jobs), os.cpu_count() or 1)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {
-            (*args, seed): pool.submit(_score_in_worker, build, args, seed, quick, shift_average) for args, seed in jobs
-        }
-        return {key: future.result() for key, future in futures.items()}, workers
+    """Score ``build(*args)`` trained with ``seed`` for every ``(args, seed)`` of ``jobs`` (:func:`in_workers`;
+    ``shift_average``: as :func:`score`). Returns ``{(*args, seed): Scored}`` and the number of worker processes."""
+    return in_workers(
+        _build_and_score, {(*args, seed): (build, args, seed, quick, shift_average) for args, seed in jobs}
+    )
 
 
 def top1(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -103,10 +120,11 @@ def train_test_folds(
 def test_fold_rows(
     scored: Mapping[tuple[Hashable, ...], Scored], widths: Sequence[int], labels: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
-    """Table rows of ``train_test_folds``' networks: one group per width (its seeds) and one of all
-    widths combined, each with a row per fold and the mean over the folds (``columns``); every row
-    starts with ``labels``' columns."""
-    seeds = sorted({key[2] for key in scored})  # (speaker, width, seed) keys
+    """Table rows of ``train_test_folds``' networks (or any ``{(speaker, width, seed): Scored}``): one
+    group per width (its seeds) and one of all widths combined, each with a row per fold and the mean
+    over the folds (``columns``); every row starts with ``labels``' columns."""
+    speakers = list(dict.fromkeys(key[0] for key in scored))  # (speaker, width, seed) keys
+    seeds = sorted({key[2] for key in scored})
     groups = {f"{width} ch, seeds {seeds[0]}-{seeds[-1]}": [(width, seed) for seed in seeds] for width in widths}
     combined = " + ".join(f"{width} ch" for width in widths) + f" ({len(widths) * len(seeds)} networks)"
     groups[combined] = [(width, seed) for width in widths for seed in seeds]
@@ -119,9 +137,13 @@ def test_fold_rows(
                 "held-out speaker": speaker,
                 **columns([scored[(speaker, width, seed)] for width, seed in members], per_seed=network != combined),
             }
-            for speaker in FSDD_SPEAKERS
+            for speaker in speakers
         ]
-        mean_row: dict[str, Any] = {**(labels or {}), "network": network, "held-out speaker": "mean of the 4"}
+        mean_row: dict[str, Any] = {
+            **(labels or {}),
+            "network": network,
+            "held-out speaker": f"mean of the {len(speakers)}",
+        }
         for key, value in fold_rows[0].items():
             if isinstance(value, float):
                 mean_row[key] = float(np.mean([row[key] for row in fold_rows]))

@@ -29,6 +29,7 @@ from .hardware import (
     select_parameters,
 )
 from .progress import ProgressBar
+from .pseudo_label import pseudo_labels
 from .quant import fake_quantize
 from .readout import get_loss, get_readout
 from .robustness import robustness
@@ -59,6 +60,7 @@ __all__ = [
     "model_tensors",
     "output_divergence",
     "pga_attack",
+    "pseudo_labels",
     "robustness",
     "save_checkpoint",
     "select_parameters",
