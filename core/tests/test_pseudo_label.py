@@ -49,3 +49,22 @@ def test_numpy_and_torch_logits_give_the_same_labels() -> None:
 def test_bad_arguments_are_refused_by_name(logits: np.ndarray, keep: float, field: str) -> None:
     with pytest.raises(ValueError, match=field):
         pseudo_labels(logits, keep=keep)
+
+
+def test_the_self_training_example_scores_each_step() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "self_training.py"
+    spec = importlib.util.spec_from_file_location("self_training_example", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.adapt(quick=True)
+    assert list(results) == [
+        "before adaptation",
+        "control (fine-tuned without the new words)",
+        "self-trained",
+        "pseudo-label precision",
+    ]
+    assert all(0.0 <= value <= 1.0 for value in results.values())
