@@ -397,11 +397,16 @@ def training_set(task: Task, quick: bool) -> TrainingSet:
     return TrainingSet(train, test, duration, source, n_original)
 
 
-def train_network(task: Task, data: TrainingSet, quick: bool, seed: int = 0) -> Fitted:
-    """Train ``task``'s network on ``data`` with ``seed`` (weight initialisation and data order)."""
+def train_network(
+    task: Task, data: TrainingSet, quick: bool, seed: int = 0, start: dict[str, torch.Tensor] | None = None
+) -> Fitted:
+    """Train ``task``'s network on ``data`` with ``seed`` (weight initialisation and data order), from
+    the weights ``start`` (a ``state_dict`` of a trained network of the same task) when given."""
     # torch seeds its global generator randomly at start-up: seed the weight initialisation, or every run differs
     torch.manual_seed(seed)
     net = model(data.train.n_channels, hidden_size(task, quick), len(data.train.classes), task.dt, task.tau)
+    if start is not None:
+        net.load_state_dict(start)
     loss = partial(nnf.cross_entropy, label_smoothing=task.label_smoothing) if task.label_smoothing else "cross_entropy"
     trainer = Trainer(
         net,

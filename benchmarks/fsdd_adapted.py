@@ -40,9 +40,8 @@ from accuracy import (
     FSDD_IMPROVED,
     FSDD_SPEAKERS,
     Task,
+    TrainingSet,
     fsdd_recipe,
-    hidden_size,
-    model,
     train_network,
     training_set,
 )
@@ -70,22 +69,11 @@ def halves(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[: n // 2]), np.sort(order[n // 2 :])
 
 
-def fine_tune(trainer: Trainer, task: Task, train: SpikeData, duration: float, quick: bool, seed: int) -> Trainer:
-    """A copy of ``trainer``'s network fine-tuned on ``train`` (fresh Adam at ``ADAPT_LR``, ``ADAPT_EPOCHS``)."""
-    net = model(train.n_channels, hidden_size(task, quick), len(train.classes), task.dt, task.tau)
-    net.load_state_dict(trainer.model.state_dict())
-    tuned = Trainer(
-        net,
-        loss=trainer.loss_fn,
-        readout="mean",
-        lr=ADAPT_LR,
-        epochs=ADAPT_EPOCHS,
-        batch_size=trainer.batch_size,
-        seed=seed,
-        progress=False,
-    )
-    tuned.fit(train.as_dataset(task.dt, duration))
-    return tuned
+def fine_tune(trainer: Trainer, task: Task, data: TrainingSet, quick: bool, seed: int) -> Trainer:
+    """A copy of ``trainer``'s network fine-tuned on ``data``'s training set (fresh Adam at ``ADAPT_LR``,
+    constant, ``ADAPT_EPOCHS``)."""
+    tuning = replace(task, lr=ADAPT_LR, epochs=ADAPT_EPOCHS, lr_schedule="constant")
+    return train_network(tuning, data, quick, seed, start=trainer.model.state_dict()).trainer
 
 
 def adapt_fold(build: Callable[[str, int], Task], speaker: str, widths: Sequence[int], seeds: Sequence[int],
@@ -113,15 +101,15 @@ def adapt_fold(build: Callable[[str, int], Task], speaker: str, widths: Sequence
             chosen = replace(data.test.subset(enrolment[kept]), labels=labels)
             if task.augmentation is not None and task.copies:  # augmented like the real recordings
                 chosen = augment(chosen, task.augmentation, task.copies, seed=2)
-            adapted_sets.append(SpikeData.concatenate([data.train, chosen]))
+            adapted_sets.append(replace(data, train=SpikeData.concatenate([data.train, chosen])))
         for seed in seeds:
             trainer = trainers[(width, seed)]
-            control = fine_tune(trainer, task, data.train, data.duration, quick, seed)
+            control = fine_tune(trainer, task, data, quick, seed)
             scores["control"][(width, seed)] = read_out(control, task, data.test, data.duration)
             plain, shifted = np.zeros_like(teacher), np.zeros_like(teacher)
-            for (enrolment, _, _), train in zip(pseudo, adapted_sets, strict=True):
+            for (enrolment, _, _), adapted in zip(pseudo, adapted_sets, strict=True):
                 scored = np.setdiff1d(np.arange(len(words)), enrolment)  # the half not used to adapt
-                tuned = fine_tune(trainer, task, train, data.duration, quick, seed)
+                tuned = fine_tune(trainer, task, adapted, quick, seed)
                 half = read_out(tuned, task, data.test.subset(scored), data.duration)
                 plain[scored], shifted[scored] = half.plain, half.shifted
             scores["self-trained"][(width, seed)] = Scored(plain, shifted, data.test.labels)
