@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import Task
-from fsdd_adapted import adaptation_rows, protocol_notes
+from fsdd_adapted import SPLIT_SEEDS, adaptation_rows, protocol_notes
 from fsdd_validation import VALIDATION_SPEAKERS, fold_notes, recipe_variant
 from harness import Section, main
 from neuro_core.datasets.speech import GENERATOR_REVISION
@@ -32,7 +32,7 @@ def validation_recipe(speaker: str, width: int) -> Task:
 
 def run(quick: bool = False) -> Section:
     """Both validation folds, each network unadapted, after the control and after self-training."""
-    rows, notes, workers = adaptation_rows(validation_recipe, VALIDATION_SPEAKERS, quick)
+    rows, notes, workers = adaptation_rows(validation_recipe, VALIDATION_SPEAKERS, SPLIT_SEEDS[:1], quick)
     return Section(
         name="fsdd_adapted_validation",
         speech_revision=GENERATOR_REVISION,
