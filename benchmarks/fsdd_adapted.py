@@ -96,12 +96,10 @@ def adapt_fold(build: Callable[[str, int], Task], speaker: str, widths: Sequence
     for (width, seed), trainer in trainers.items():
         task, data = sets[width]
         scores["none"][(width, seed)] = read_out(trainer, task, data.test, data.duration)
+        control = fine_tune(trainer, task, data, quick, seed)
+        scores["control"][(width, seed)] = read_out(control, task, data.test, data.duration)
     teacher = np.mean([scored.shifted for scored in scores["none"].values()], axis=0)
     words = sets[widths[0]][1].test  # the held-out speaker (the same words at every width)
-    for (width, seed), trainer in trainers.items():
-        task, data = sets[width]
-        scores["control"][(width, seed)] = read_out(fine_tune(trainer, task, data, quick, seed), task, data.test,
-                                                    data.duration)  # fmt: skip
     precision: dict[int, list[float]] = {}
     for split in splits:
         # per half: the enrolment words (the other half) the teacher labels with confidence, and their labels
